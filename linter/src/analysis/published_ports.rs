@@ -1,0 +1,286 @@
+//! Fact `published_port`: every published port, resolved end to end.
+//!
+//! Inputs: DNAT rules of the host's `nat` table, Docker `-p` bindings, workload addresses
+//! and the listening sockets of the workload's namespace. A chain is: host address:port →
+//! DNAT line → workload address:port → the listeners on that port in the namespace that
+//! owns the address. A Docker binding joins the DNAT rule that implements it; a binding with
+//! no DNAT rule (for instance on an internal network) is a chain of its own.
+//!
+//! Ignored on purpose: DNAT to port ranges (no single listener to check), REDIRECT (the
+//! target is the host itself, whose sockets are checked like any namespace's only when the
+//! DNAT address is one of the host's), and rules in namespaces other than the host's.
+
+use std::net::IpAddr;
+
+use serde::Serialize;
+
+use super::{Anchor, Fact};
+use crate::model::{HOST_NS, Input, Model, NsIdx, Proto, WorkloadIdx};
+use crate::source::Span;
+
+/// A published port from the host to a workload.
+#[derive(Clone, Debug)]
+pub struct PortChain {
+    /// Protocol.
+    pub proto: Proto,
+    /// Host address it is published on; `None` for every address.
+    pub host_addr: Option<IpAddr>,
+    /// Host port.
+    pub host_port: Option<u16>,
+    /// Address the traffic is sent to.
+    pub target_addr: IpAddr,
+    /// Port the traffic is sent to.
+    pub target_port: u16,
+    /// The workload that owns the target address.
+    pub workload: Option<WorkloadIdx>,
+    /// The namespace that owns the target address.
+    pub ns: Option<NsIdx>,
+    /// The DNAT line.
+    pub dnat: Option<Span>,
+    /// The Docker binding.
+    pub binding: Option<Span>,
+    /// Listening sockets on the target port in the target namespace.
+    pub listeners: Vec<usize>,
+    /// What the listeners say: open, loopback-only, other-address, none, unknown.
+    pub state: &'static str,
+}
+
+#[derive(Serialize)]
+struct Fields {
+    proto: &'static str,
+    via: &'static str,
+    host: Endpoint,
+    target: Target,
+    listener: ListenerFields,
+}
+
+#[derive(Serialize)]
+struct Endpoint {
+    addr: String,
+    port: u32,
+    socket: String,
+}
+
+#[derive(Serialize)]
+struct Target {
+    addr: String,
+    port: u32,
+    socket: String,
+    workload: String,
+    kind: String,
+    ns: String,
+}
+
+#[derive(Serialize)]
+struct ListenerFields {
+    state: &'static str,
+    addrs: Vec<String>,
+}
+
+/// Resolves every published port of the host.
+pub fn published_ports(model: &Model) -> Vec<PortChain> {
+    let mut chains: Vec<PortChain> = Vec::new();
+    for rule in model.fw_rules.iter().filter(|r| r.ns == HOST_NS && r.table == "nat") {
+        if rule.target.as_deref() != Some("DNAT") {
+            continue;
+        }
+        let Some(target_addr) = rule.to_addr else { continue };
+        let dport =
+            rule.dports.as_ref().filter(|c| !c.negated).and_then(|c| match c.value.as_slice() {
+                [(a, b)] if a == b => Some(*a),
+                _ => None,
+            });
+        let target_port = match rule.to_ports {
+            Some((a, b)) if a == b => Some(a),
+            Some(_) => None,
+            None => dport,
+        };
+        let (Some(target_port), Some(proto)) =
+            (target_port, rule.proto.as_ref().and_then(|p| Proto::parse(&p.value)))
+        else {
+            continue;
+        };
+        let host_addr = rule
+            .dst
+            .as_ref()
+            .filter(|d| !d.negated && d.value.prefix_len() == d.value.max_prefix_len())
+            .map(|d| d.value.addr());
+        chains.push(new_chain(
+            model,
+            proto,
+            host_addr,
+            dport,
+            target_addr,
+            target_port,
+            Some(rule.span),
+            None,
+        ));
+    }
+
+    for binding in &model.port_bindings {
+        let Some(workload) = model.workloads.get(binding.workload) else { continue };
+        let addrs: Vec<IpAddr> =
+            workload.nics.iter().flat_map(|n| n.addrs.iter().map(|a| a.addr())).collect();
+        let joined = chains.iter_mut().find(|c| {
+            c.binding.is_none()
+                && c.proto == binding.proto
+                && c.target_port == binding.container_port
+                && addrs.contains(&c.target_addr)
+                && (binding.host_port.is_none() || c.host_port == binding.host_port)
+        });
+        match joined {
+            Some(chain) => chain.binding = Some(binding.span),
+            None => {
+                let Some(&target_addr) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first())
+                else {
+                    continue;
+                };
+                let chain = new_chain(
+                    model,
+                    binding.proto,
+                    binding.host_ip,
+                    binding.host_port,
+                    target_addr,
+                    binding.container_port,
+                    None,
+                    Some(binding.span),
+                );
+                chains.push(chain);
+            }
+        }
+    }
+    chains
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one call site per source of chains; a struct would only rename them"
+)]
+fn new_chain(
+    model: &Model,
+    proto: Proto,
+    host_addr: Option<IpAddr>,
+    host_port: Option<u16>,
+    target_addr: IpAddr,
+    target_port: u16,
+    dnat: Option<Span>,
+    binding: Option<Span>,
+) -> PortChain {
+    // The namespace that owns the address: a captured interface first, then a workload
+    // whose configuration names the address (its namespace may not be captured).
+    let iface_ns = model.index.iface_by_addr.get(&target_addr).and_then(|ifs| {
+        let mut owners: Vec<NsIdx> =
+            ifs.iter().filter_map(|&i| model.interfaces.get(i).map(|x| x.ns)).collect();
+        owners.sort_by_key(|&ns| ns == HOST_NS);
+        owners.first().copied()
+    });
+    let nic_workload =
+        model.index.nic_by_addr.get(&target_addr).and_then(|v| v.first()).map(|(w, _)| *w);
+    let ns = iface_ns.or_else(|| nic_workload.and_then(|w| model.workloads.get(w)?.ns));
+    let workload =
+        nic_workload.or_else(|| ns.and_then(|n| model.index.workload_by_ns.get(&n).copied()));
+
+    let listeners: Vec<usize> = ns
+        .and_then(|ns| model.index.listeners_by_port.get(&(ns, proto, target_port)))
+        .cloned()
+        .unwrap_or_default();
+    let sockets_known = ns.is_some_and(|ns| model.captured(ns, Input::Sockets));
+    let state = classify(model, &listeners, target_addr, sockets_known);
+    PortChain {
+        proto,
+        host_addr,
+        host_port,
+        target_addr,
+        target_port,
+        workload,
+        ns,
+        dnat,
+        binding,
+        listeners,
+        state,
+    }
+}
+
+fn classify(
+    model: &Model,
+    listeners: &[usize],
+    target: IpAddr,
+    sockets_known: bool,
+) -> &'static str {
+    let found: Vec<_> = listeners.iter().filter_map(|&i| model.listeners.get(i)).collect();
+    if !sockets_known {
+        "unknown"
+    } else if found.iter().any(|l| l.accepts(target)) {
+        "open"
+    } else if found.is_empty() {
+        "none"
+    } else if found.iter().all(|l| l.is_loopback()) {
+        "loopback-only"
+    } else {
+        "other-address"
+    }
+}
+
+impl PortChain {
+    /// The chain as a fact.
+    pub fn to_fact(&self, model: &Model) -> Fact {
+        let workload = self.workload.and_then(|w| model.workloads.get(w));
+        let ns = self.ns.map(|ns| model.ns_name(ns)).unwrap_or_default();
+        let listener_lines: Vec<_> =
+            self.listeners.iter().filter_map(|&i| model.listeners.get(i)).collect();
+        let fields = Fields {
+            proto: self.proto.name(),
+            via: if self.dnat.is_some() { "dnat" } else { "docker" },
+            host: Endpoint {
+                addr: self.host_addr.map(|a| a.to_string()).unwrap_or_else(|| "*".into()),
+                port: self.host_port.map(u32::from).unwrap_or(0),
+                socket: socket_text(self.host_addr, self.host_port.unwrap_or(0)),
+            },
+            target: Target {
+                addr: self.target_addr.to_string(),
+                port: u32::from(self.target_port),
+                socket: socket_text(Some(self.target_addr), self.target_port),
+                workload: workload.map(|w| w.name.clone()).unwrap_or_default(),
+                kind: workload.map(|w| kind_name(w.kind)).unwrap_or_default(),
+                ns,
+            },
+            listener: ListenerFields {
+                state: self.state,
+                addrs: listener_lines.iter().map(|l| socket_text(l.addr, l.port)).collect(),
+            },
+        };
+        let mut anchors = Vec::new();
+        anchors.extend(self.dnat.map(|span| Anchor { name: "dnat", span }));
+        anchors.extend(self.binding.map(|span| Anchor { name: "binding", span }));
+        anchors.extend(listener_lines.iter().map(|l| Anchor { name: "listener", span: l.span }));
+        anchors.extend(workload.map(|w| Anchor { name: "workload", span: w.span }));
+        let key = format!(
+            "{}:{}:{}->{}:{}",
+            self.proto.name(),
+            fields.host.addr,
+            fields.host.port,
+            fields.target.addr,
+            fields.target.port
+        );
+        Fact::new(key, &fields, anchors)
+    }
+}
+
+/// `127.0.0.1:80`, `[::1]:80`, `*:80`.
+pub fn socket_text(addr: Option<IpAddr>, port: u16) -> String {
+    match addr {
+        Some(IpAddr::V6(v6)) => format!("[{v6}]:{port}"),
+        Some(v4) => format!("{v4}:{port}"),
+        None => format!("*:{port}"),
+    }
+}
+
+/// The kebab-case name of a workload kind.
+pub fn kind_name(kind: crate::model::WorkloadKind) -> String {
+    match kind {
+        crate::model::WorkloadKind::Vm => "vm",
+        crate::model::WorkloadKind::Container => "container",
+        crate::model::WorkloadKind::Netns => "netns",
+    }
+    .to_string()
+}

@@ -1,0 +1,238 @@
+//! The command line: clap arguments, lifted into [`Settings`], then one run.
+//!
+//! Exit codes: 0 no finding at or above the fail level; 1 such findings; 2 usage or
+//! configuration error (bad flags, a bad rule file); 3 bad input (an unreadable part of the
+//! dump, or nothing recognised at all), with every finding of the rest still printed;
+//! 4 internal error. A closed stdout ends the run quietly.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use clap::{Parser, ValueEnum};
+use miette::{IntoDiagnostic, WrapErr};
+
+use netlint::discover::{self, Limits};
+use netlint::engine::{RuleSet, Severity};
+use netlint::output::{self, RenderContext};
+
+/// Lints the network configuration of a Linux host that runs VMs and containers.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+pub struct Args {
+    /// The host dump: a folder of captured tool output (or a single file).
+    pub dump: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = FormatArg::Human)]
+    pub format: FormatArg,
+    /// More rule files: a folder searched for `*.toml`, added to the shipped rules.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules_dirs: Vec<PathBuf>,
+    /// Run only these rules (code or name; repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub select: Vec<String>,
+    /// Do not run these rules (code or name).
+    #[arg(long, value_delimiter = ',', value_name = "RULE")]
+    pub ignore: Vec<String>,
+    /// Exit 1 when a finding is at or above this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Refuse dump files larger than this many bytes.
+    #[arg(long, default_value_t = Limits::default().max_file_bytes, value_name = "BYTES")]
+    pub max_file_size: u64,
+    /// Show notes about the input; twice, trace logs on stderr (`NETLINT_LOG` filters logs).
+    #[arg(short, long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour in the human format: auto, always or never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FormatArg {
+    /// Reports with labels on the lines that prove each finding.
+    Human,
+    /// `file:line:col: severity: message [rule]`, one per line.
+    Short,
+    /// One JSON object.
+    Json,
+}
+
+/// `--fail-on`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum FailOn {
+    /// Errors only.
+    Error,
+    /// Warnings and errors.
+    Warning,
+    /// Any finding.
+    Info,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum ColorArg {
+    /// When stdout is a terminal and `NO_COLOR` is unset.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Validated settings of one run.
+pub struct Settings {
+    dump: PathBuf,
+    format: output::Format,
+    rules: RuleSet,
+    fail_on: Severity,
+    limits: Limits,
+    verbose: bool,
+    color: bool,
+}
+
+/// What a run ends with.
+pub enum Outcome {
+    /// Exit with this code.
+    Exit(u8),
+}
+
+/// Resolves the arguments into settings: loads and selects the rules.
+pub fn settings(args: Args) -> miette::Result<Settings> {
+    let mut files: Vec<(String, String)> = RuleSet::builtin_files().collect();
+    for dir in &args.rules_dirs {
+        files.extend(read_rule_dir(dir)?);
+    }
+    let mut rules = match RuleSet::load(files) {
+        Ok(rules) => rules,
+        Err(errors) => {
+            let n = errors.len();
+            for error in errors {
+                eprintln_report(miette::Report::new(error));
+            }
+            miette::bail!("{n} rule file(s) could not be loaded");
+        }
+    };
+    for name in args.select.iter().chain(&args.ignore) {
+        if rules.find(name).is_none() {
+            miette::bail!(
+                help = "`netlint --help`; rule codes look like NL001, names like published-port-to-loopback-listener",
+                "unknown rule `{name}`"
+            );
+        }
+    }
+    for rule in &mut rules.rules {
+        let named = |list: &[String]| {
+            list.iter().any(|n| n.eq_ignore_ascii_case(&rule.file.id) || *n == rule.file.name)
+        };
+        rule.enabled = (args.select.is_empty() || named(&args.select)) && !named(&args.ignore);
+    }
+    let color = match args.color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stdout())
+        }
+    };
+    Ok(Settings {
+        dump: args.dump,
+        format: match args.format {
+            FormatArg::Human => output::Format::Human,
+            FormatArg::Short => output::Format::Short,
+            FormatArg::Json => output::Format::Json,
+        },
+        rules,
+        fail_on: match args.fail_on {
+            FailOn::Error => Severity::Error,
+            FailOn::Warning => Severity::Warning,
+            FailOn::Info => Severity::Info,
+        },
+        limits: Limits { max_file_bytes: args.max_file_size, ..Limits::default() },
+        verbose: args.verbose > 0,
+        color,
+    })
+}
+
+fn read_rule_dir(dir: &Path) -> miette::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry
+            .into_diagnostic()
+            .wrap_err_with(|| format!("reading rules from {}", dir.display()))?;
+        if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(entry.path())
+                .into_diagnostic()
+                .wrap_err_with(|| format!("reading {}", entry.path().display()))?;
+            files.push((entry.path().display().to_string(), text));
+        }
+    }
+    if files.is_empty() {
+        miette::bail!(
+            help = "a rules folder holds one `.toml` file per rule",
+            "no rule files in {}",
+            dir.display()
+        );
+    }
+    Ok(files)
+}
+
+/// One run: discover, lint, render, and the exit code.
+pub fn run(settings: Settings) -> miette::Result<Outcome> {
+    let dump = match discover::discover(&settings.dump, settings.limits) {
+        Ok(dump) => dump,
+        Err(err) => {
+            eprintln_report(miette::Report::new(err));
+            return Ok(Outcome::Exit(2));
+        }
+    };
+    tracing::debug!(files = dump.files.len(), skipped = dump.skipped.len(), "discovered");
+    let report = netlint::lint(&dump, &settings.rules);
+    let ctx = RenderContext {
+        dump: &dump,
+        rules: &settings.rules,
+        verbose: settings.verbose,
+        width: 80.max(terminal_width()),
+        color: settings.color,
+    };
+    let text = output::render(settings.format, &report, &ctx);
+
+    let nothing_read = dump.files.is_empty();
+    if nothing_read && settings.format == output::Format::Human {
+        eprintln_report(miette::miette!(
+            code = "netlint::discover::empty",
+            help = "a dump holds the output of `ip -j -d link`, `ip -j addr`, `iptables-save`, `ss -lntuH`, `docker inspect` or `virsh dumpxml`; see README",
+            "no recognised input in `{}`: nothing was linted",
+            settings.dump.display()
+        ));
+    }
+    write_stdout(&text);
+
+    let input_bad = nothing_read || report.problems.iter().any(|p| p.is_error());
+    let failing = report.findings.iter().any(|f| f.severity >= settings.fail_on);
+    let code = if !report.rule_errors.is_empty() {
+        2
+    } else if input_bad {
+        3
+    } else if failing {
+        1
+    } else {
+        0
+    };
+    Ok(Outcome::Exit(code))
+}
+
+fn terminal_width() -> usize {
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100).min(160)
+}
+
+#[expect(clippy::print_stderr, reason = "the CLI reports errors on stderr")]
+fn eprintln_report(report: miette::Report) {
+    eprintln!("{report:?}");
+}
+
+/// Writes the report; a closed pipe (`netlint … | head`) ends the run quietly.
+fn write_stdout(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush());
+}

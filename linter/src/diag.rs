@@ -1,0 +1,201 @@
+//! Turns findings and input problems into miette diagnostics.
+//!
+//! A finding's labels may sit in several files (the DNAT line in `iptables-save`, the
+//! listener in a container's `ss`). miette gives one source per diagnostic, so the labels of
+//! the primary location's file stay on the diagnostic and each other file becomes a related
+//! diagnostic of its own, in the order the rule lists its labels.
+
+use std::sync::Arc;
+
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceCode, SourceSpan,
+    SpanContents,
+};
+
+use crate::engine::{Finding, RuleSet, Severity};
+use crate::problem::{Problem, ProblemLevel};
+use crate::source::{FileId, Sources};
+
+/// A diagnostic ready for miette to render.
+#[derive(Debug)]
+pub struct Rendered {
+    code: String,
+    message: String,
+    severity: miette::Severity,
+    help: Option<String>,
+    source: Option<NamedSource<Excerpt>>,
+    labels: Vec<LabeledSpan>,
+    related: Vec<Rendered>,
+}
+
+impl std::fmt::Display for Rendered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Rendered {}
+
+impl Diagnostic for Rendered {
+    fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        Some(Box::new(&self.code))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(self.severity)
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn std::fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        (!self.labels.is_empty())
+            .then(|| Box::new(self.labels.iter().cloned()) as Box<dyn Iterator<Item = LabeledSpan>>)
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        (!self.related.is_empty()).then(|| {
+            Box::new(self.related.iter().map(|r| r as &dyn Diagnostic))
+                as Box<dyn Iterator<Item = &dyn Diagnostic>>
+        })
+    }
+}
+
+fn named_source(sources: &Sources, file: FileId) -> NamedSource<Excerpt> {
+    let f = sources.get(file);
+    NamedSource::new(f.rel_path.clone(), Excerpt { text: f.text.clone() })
+}
+
+/// A file's text as miette reads it, except that a line too long to show (the one-line
+/// JSON of `ip -j`, say) is cut to the part around the label, keeping its real line and
+/// column numbers.
+#[derive(Debug, Clone)]
+pub struct Excerpt {
+    text: Arc<str>,
+}
+
+/// Lines longer than this are cut around the label.
+const MAX_LINE: usize = 160;
+/// Bytes kept on each side of a label on a cut line.
+const CONTEXT: usize = 48;
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text: &str = &self.text;
+        let start = span.offset().min(text.len());
+        let end = (start + span.len()).min(text.len());
+        let line_start = text.get(..start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
+        let line_end =
+            text.get(start..).and_then(|t| t.find('\n')).map_or(text.len(), |i| start + i);
+        if line_end - line_start <= MAX_LINE || end > line_end {
+            return text.read_span(span, before, after);
+        }
+        let mut cut_start = start.saturating_sub(CONTEXT).max(line_start);
+        while !text.is_char_boundary(cut_start) {
+            cut_start -= 1;
+        }
+        let mut cut_end = (end + CONTEXT).min(line_end);
+        while !text.is_char_boundary(cut_end) {
+            cut_end += 1;
+        }
+        let line = text.get(..line_start).map_or(0, |t| t.matches('\n').count());
+        // miette shows `column` in the `[file:line:col]` header: make it the label's own.
+        let column = text.get(line_start..start).map_or(0, |t| t.chars().count());
+        let data = text.get(cut_start..cut_end).unwrap_or("").as_bytes();
+        Ok(Box::new(MietteSpanContents::new(data, (cut_start..cut_end).into(), line, column, 1)))
+    }
+}
+
+fn severity(severity: Severity) -> miette::Severity {
+    match severity {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Info => miette::Severity::Advice,
+    }
+}
+
+/// A finding as a diagnostic, with a related diagnostic for each further file it names.
+pub fn render_finding(finding: &Finding, rules: &RuleSet, sources: &Sources) -> Rendered {
+    let rule = &rules.rules[finding.rule].file;
+    let mut files: Vec<FileId> = Vec::new();
+    for (span, _) in &finding.labels {
+        if !files.contains(&span.file) {
+            files.push(span.file);
+        }
+    }
+    let labels_in = |file: FileId| -> Vec<LabeledSpan> {
+        finding
+            .labels
+            .iter()
+            .filter(|(span, _)| span.file == file)
+            .map(|(span, text)| {
+                LabeledSpan::new(
+                    (!text.is_empty()).then(|| text.clone()),
+                    span.start as usize,
+                    (span.end - span.start) as usize,
+                )
+            })
+            .collect()
+    };
+    let mut files = files.into_iter();
+    let primary = files.next();
+    let related = files
+        .map(|file| Rendered {
+            code: String::new(),
+            message: format!("see also `{}`", sources.get(file).rel_path),
+            severity: miette::Severity::Advice,
+            help: None,
+            source: Some(named_source(sources, file)),
+            labels: labels_in(file),
+            related: Vec::new(),
+        })
+        .collect();
+    Rendered {
+        code: format!("{} {} ({})", rule.id, rule.name, rule.category.name()),
+        message: finding.message.clone(),
+        severity: severity(finding.severity),
+        help: Some(finding.help.clone()),
+        source: primary.map(|f| named_source(sources, f)),
+        labels: primary.map(labels_in).unwrap_or_default(),
+        related,
+    }
+}
+
+/// An input problem as a diagnostic.
+pub fn render_problem(problem: &Problem, sources: &Sources) -> Rendered {
+    let span = problem.span;
+    let label = LabeledSpan::new(
+        Some("here".into()),
+        span.start as usize,
+        (span.end - span.start) as usize,
+    );
+    let file = sources.get(span.file);
+    // A problem about a file that could not be read has no text to show.
+    let has_text = !file.text.is_empty();
+    Rendered {
+        code: problem.code.to_string(),
+        message: if has_text {
+            problem.message.clone()
+        } else {
+            format!("{}: {}", file.rel_path, problem.message)
+        },
+        severity: match problem.level {
+            ProblemLevel::Error => miette::Severity::Error,
+            ProblemLevel::Note => miette::Severity::Advice,
+        },
+        help: problem.help.clone(),
+        source: has_text.then(|| named_source(sources, span.file)),
+        labels: if has_text { vec![label] } else { Vec::new() },
+        related: Vec::new(),
+    }
+}

@@ -1,0 +1,342 @@
+//! The rule file format and loading. Unknown keys are errors; every doc key must be filled.
+
+use std::sync::Arc;
+
+use miette::{NamedSource, SourceSpan};
+use serde::{Deserialize, Serialize};
+
+use super::template::Template;
+use crate::analysis::FACT_KINDS;
+use crate::model::Input;
+
+mod builtin {
+    include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
+}
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// Worth knowing; never fails a run.
+    Info,
+    /// Likely a fault.
+    Warning,
+    /// A fault: the run exits 1.
+    Error,
+}
+
+impl Severity {
+    /// Lowercase name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// How proven a rule is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// New or noisy.
+    Preview,
+    /// Proven on real dumps.
+    Stable,
+}
+
+/// The fault family a rule belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Category {
+    /// A published port whose service listens on loopback only, or not at all.
+    LoopbackBind,
+    /// A workload behind two NAT layers.
+    DoubleNat,
+    /// Subnets the LAN cannot reach, or that collide with the host's routes.
+    UnreachableRoute,
+    /// MTUs that drop along a path.
+    MtuMismatch,
+}
+
+impl Category {
+    /// The kebab-case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Category::LoopbackBind => "loopback-bind",
+            Category::DoubleNat => "double-nat",
+            Category::UnreachableRoute => "unreachable-route",
+            Category::MtuMismatch => "mtu-mismatch",
+        }
+    }
+}
+
+/// A label of a rule: which anchor of the fact, and the text under it.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelSpec {
+    /// Anchor name.
+    pub at: String,
+    /// Text (a template).
+    pub text: String,
+}
+
+/// An example dump of a rule: one where it must fire, or one where it must stay silent.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    /// A dump where the rule fires.
+    pub fires: Option<String>,
+    /// A dump where the rule stays silent.
+    pub silent: Option<String>,
+}
+
+/// A rule file as written. Keep this key order in every file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    /// Short code, such as `NL001`; assigned once, never reused.
+    pub id: String,
+    /// Kebab-case name of the fault.
+    pub name: String,
+    /// Fault family.
+    pub category: Category,
+    /// Default severity.
+    pub severity: Severity,
+    /// preview or stable.
+    pub status: Status,
+    /// One line: what the rule finds.
+    pub summary: String,
+    /// Kind of fact the rule reads.
+    pub fact: String,
+    /// Inputs without which the rule cannot run.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// CEL condition over the fact's fields.
+    pub when: String,
+    /// Message template: what is wrong, with real values.
+    pub message: String,
+    /// Help template: what to do.
+    pub help: String,
+    /// Labels: where, and why there.
+    pub labels: Vec<LabelSpec>,
+    /// How the fault hurts in production.
+    pub why: String,
+    /// What the rule cannot see.
+    pub known_gaps: String,
+    /// Dumps that make it fire and dumps that must stay silent.
+    pub examples: Vec<Example>,
+}
+
+/// A loaded rule with its compiled expressions.
+#[derive(Debug)]
+pub struct Rule {
+    /// The file as written.
+    pub file: RuleFile,
+    /// Where it came from (`rules/…` for shipped rules).
+    pub path: String,
+    /// Severity in force.
+    pub severity: Severity,
+    /// Whether it runs.
+    pub enabled: bool,
+    /// Inputs it needs.
+    pub requires: Vec<Input>,
+    pub(super) when: cel::Program,
+    pub(super) message: Template,
+    pub(super) help: Template,
+    pub(super) labels: Vec<Template>,
+}
+
+/// The rules of a run.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    /// Rules, sorted by id.
+    pub rules: Vec<Rule>,
+}
+
+/// A rule file that cannot be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("rule file `{path}`: {message}")]
+#[diagnostic(code(netlint::rules))]
+pub struct RuleError {
+    /// The file.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+    /// The file's text.
+    #[source_code]
+    pub src: NamedSource<Arc<String>>,
+    /// Where.
+    #[label("here")]
+    pub span: Option<SourceSpan>,
+    /// What was expected.
+    #[help]
+    pub help: Option<String>,
+}
+
+impl RuleSet {
+    /// The rules shipped with netlint.
+    pub fn builtin() -> Result<RuleSet, Vec<RuleError>> {
+        RuleSet::load(RuleSet::builtin_files())
+    }
+
+    /// Loads rules from (path, text) pairs; every bad file is reported, not only the first.
+    pub fn load(
+        files: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<RuleSet, Vec<RuleError>> {
+        let mut rules: Vec<Rule> = Vec::new();
+        let mut errors = Vec::new();
+        for (path, text) in files {
+            match Rule::load(&path, &text) {
+                Ok(rule) => rules.push(rule),
+                Err(err) => errors.push(*err),
+            }
+        }
+        rules.sort_by(|a, b| a.file.id.cmp(&b.file.id));
+        for pair in rules.windows(2) {
+            let [a, b] = pair else { continue };
+            if a.file.id == b.file.id || a.file.name == b.file.name {
+                errors.push(RuleError {
+                    path: b.path.clone(),
+                    message: format!(
+                        "rule `{}` ({}) is also defined in `{}`",
+                        b.file.id, b.file.name, a.path
+                    ),
+                    src: NamedSource::new(b.path.clone(), Arc::new(String::new())),
+                    span: None,
+                    help: Some("rule ids and names are unique; pick an unused one".into()),
+                });
+            }
+        }
+        if errors.is_empty() { Ok(RuleSet { rules }) } else { Err(errors) }
+    }
+
+    /// The shipped rule files as (path, text), to load together with a user's own.
+    pub fn builtin_files() -> impl Iterator<Item = (String, String)> {
+        builtin::BUILTIN.iter().map(|(path, text)| (path.to_string(), text.to_string()))
+    }
+
+    /// The rule with this id or name.
+    pub fn find(&self, id_or_name: &str) -> Option<usize> {
+        self.rules
+            .iter()
+            .position(|r| r.file.id.eq_ignore_ascii_case(id_or_name) || r.file.name == id_or_name)
+    }
+}
+
+impl Rule {
+    fn load(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
+        let src = Arc::new(text.to_string());
+        let error =
+            |message: String, span: Option<std::ops::Range<usize>>, help: Option<String>| {
+                Box::new(RuleError {
+                    path: path.to_string(),
+                    message,
+                    src: NamedSource::new(path, src.clone()),
+                    span: span.map(|r| SourceSpan::from(r.start..r.end)),
+                    help,
+                })
+            };
+        let file: RuleFile = toml::from_str(text).map_err(|e| {
+            error(
+                e.message().to_string(),
+                e.span(),
+                Some("see ARCHITECTURE.md: the rule file format".into()),
+            )
+        })?;
+        let key_span = |key: &str| key_range(text, key);
+
+        let id_ok = file.id.len() == 5
+            && file.id.starts_with("NL")
+            && file.id[2..].chars().all(|c| c.is_ascii_digit());
+        if !id_ok {
+            return Err(error(
+                format!("id `{}` is not of the form NL000", file.id),
+                key_span("id"),
+                None,
+            ));
+        }
+        let kebab = !file.name.is_empty()
+            && file.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !kebab {
+            return Err(error(
+                format!("name `{}` is not kebab-case", file.name),
+                key_span("name"),
+                None,
+            ));
+        }
+        if !FACT_KINDS.contains(&file.fact.as_str()) {
+            let help = format!("expected one of: {}", FACT_KINDS.join(", "));
+            return Err(error(
+                format!("unknown fact `{}`", file.fact),
+                key_span("fact"),
+                Some(help),
+            ));
+        }
+        for (key, value) in [
+            ("summary", &file.summary),
+            ("why", &file.why),
+            ("known_gaps", &file.known_gaps),
+            ("help", &file.help),
+        ] {
+            if value.trim().is_empty() {
+                return Err(error(
+                    format!("`{key}` is empty"),
+                    key_span(key),
+                    Some("every doc key is filled in".into()),
+                ));
+            }
+        }
+        let mut requires = Vec::new();
+        for name in &file.requires {
+            let input = Input::from_name(name).ok_or_else(|| {
+                error(
+                    format!("unknown input `{name}` in `requires`"),
+                    key_span("requires"),
+                    Some(
+                        "expected links, addresses, routes, sockets, firewall, docker or libvirt"
+                            .into(),
+                    ),
+                )
+            })?;
+            requires.push(input);
+        }
+        let when = cel::Program::compile(&file.when).map_err(|e| {
+            error(format!("`when` is not a valid expression: {e}"), key_span("when"), None)
+        })?;
+        let template = |key: &str, text: &str| {
+            Template::compile(text).map_err(|e| error(format!("`{key}`: {e}"), key_span(key), None))
+        };
+        let message = template("message", &file.message)?;
+        let help = template("help", &file.help)?;
+        let labels = file
+            .labels
+            .iter()
+            .map(|l| template("labels", &l.text))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Rule {
+            severity: file.severity,
+            enabled: true,
+            requires,
+            when,
+            message,
+            help,
+            labels,
+            path: path.to_string(),
+            file,
+        })
+    }
+}
+
+/// The byte range of the line that sets `key`, for error labels.
+fn key_range(text: &str, key: &str) -> Option<std::ops::Range<usize>> {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        if line.trim_start().starts_with(key) && line.contains('=') {
+            return Some(offset..offset + line.trim_end().len());
+        }
+        offset += line.len();
+    }
+    None
+}

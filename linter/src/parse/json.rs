@@ -1,0 +1,244 @@
+//! Reading JSON with byte spans: the common layer of every JSON parser.
+//!
+//! serde_json keeps no positions, and every fact must point at the text that proves it, so
+//! JSON is read with jsonc-parser's AST, whose nodes carry byte ranges. Parse errors become a
+//! [`Problem`] on the exact span. Typed getters record a problem when a key has the wrong
+//! type, and return `None`, so one odd value never hides the rest of the file.
+
+use jsonc_parser::ast::{Array, Object, ObjectProp, Value};
+use jsonc_parser::common::Ranged;
+use jsonc_parser::{CollectOptions, ParseOptions};
+
+use crate::problem::Problem;
+use crate::source::{FileId, Span, printable};
+
+/// Parses `text` as JSON; on failure returns the problem at the failing position.
+pub fn parse<'a>(
+    file: FileId,
+    text: &'a str,
+    code: &'static str,
+    what: &str,
+) -> Result<Option<Value<'a>>, Problem> {
+    let options = ParseOptions {
+        allow_comments: false,
+        allow_loose_object_property_names: false,
+        allow_trailing_commas: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        ..ParseOptions::default()
+    };
+    jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &options).map(|r| r.value).map_err(
+        |err| {
+            let range = err.range();
+            let found = if range.start >= text.len() {
+                "the end of the file".to_string()
+            } else {
+                "this".to_string()
+            };
+            Problem::error(
+                code,
+                Span::new(file, range.start, range.end),
+                format!("invalid JSON: {}, at {found}", err.kind()),
+            )
+            .with_help(format!(
+                "expected the complete JSON output of `{what}`; was the file cut short?"
+            ))
+        },
+    )
+}
+
+/// The span of any AST node.
+pub fn span_of(file: FileId, node: &impl Ranged) -> Span {
+    let range = node.range();
+    Span::new(file, range.start, range.end)
+}
+
+/// Typed access to the members of one JSON object, recording type errors as problems.
+pub struct Obj<'a, 'b> {
+    /// The object.
+    pub object: &'b Object<'a>,
+    /// The file it is in.
+    pub file: FileId,
+    code: &'static str,
+}
+
+impl<'a, 'b> Obj<'a, 'b> {
+    /// Wraps an object; `code` names the format for problems.
+    pub fn new(object: &'b Object<'a>, file: FileId, code: &'static str) -> Self {
+        Obj { object, file, code }
+    }
+
+    /// The span of the whole object.
+    pub fn span(&self) -> Span {
+        span_of(self.file, self.object)
+    }
+
+    /// The property `key`, if present and not null.
+    pub fn prop(&self, key: &str) -> Option<&'b ObjectProp<'a>> {
+        self.object.get(key).filter(|p| !matches!(p.value, Value::NullKeyword(_)))
+    }
+
+    /// The span of the property `key` (name and value), or of the object when absent.
+    pub fn key_span(&self, key: &str) -> Span {
+        self.object.get(key).map(|p| span_of(self.file, p)).unwrap_or_else(|| self.span())
+    }
+
+    fn wrong_type(&self, prop: &ObjectProp<'a>, expected: &str, problems: &mut Vec<Problem>) {
+        problems.push(
+            Problem::error(
+                self.code,
+                span_of(self.file, &prop.value),
+                format!("`{}` has the wrong type", printable(prop.name.as_str())),
+            )
+            .with_help(format!("expected {expected}")),
+        );
+    }
+
+    /// A string member.
+    pub fn str(&self, key: &str, problems: &mut Vec<Problem>) -> Option<String> {
+        let prop = self.prop(key)?;
+        match &prop.value {
+            Value::StringLit(s) => Some(s.value.to_string()),
+            _ => {
+                self.wrong_type(prop, "a string", problems);
+                None
+            }
+        }
+    }
+
+    /// An unsigned integer member that must fit `T` (an MTU, a port, an index).
+    pub fn uint<T: TryFrom<u64>>(&self, key: &str, problems: &mut Vec<Problem>) -> Option<T> {
+        let prop = self.prop(key)?;
+        let parsed = match &prop.value {
+            Value::NumberLit(n) => n.value.parse::<u64>().ok().and_then(|v| T::try_from(v).ok()),
+            _ => None,
+        };
+        if parsed.is_none() {
+            self.wrong_type(
+                prop,
+                &format!("a whole number from 0 to {}", type_max::<T>()),
+                problems,
+            );
+        }
+        parsed
+    }
+
+    /// A signed integer member.
+    pub fn int(&self, key: &str, problems: &mut Vec<Problem>) -> Option<i64> {
+        let prop = self.prop(key)?;
+        match &prop.value {
+            Value::NumberLit(n) => n.value.parse::<i64>().ok().or_else(|| {
+                self.wrong_type(prop, "a whole number", problems);
+                None
+            }),
+            _ => {
+                self.wrong_type(prop, "a whole number", problems);
+                None
+            }
+        }
+    }
+
+    /// A boolean member.
+    pub fn bool(&self, key: &str, problems: &mut Vec<Problem>) -> Option<bool> {
+        let prop = self.prop(key)?;
+        match &prop.value {
+            Value::BooleanLit(b) => Some(b.value),
+            _ => {
+                self.wrong_type(prop, "true or false", problems);
+                None
+            }
+        }
+    }
+
+    /// An object member.
+    pub fn obj(&self, key: &str, problems: &mut Vec<Problem>) -> Option<Obj<'a, 'b>> {
+        let prop = self.prop(key)?;
+        match &prop.value {
+            Value::Object(o) => Some(Obj::new(o, self.file, self.code)),
+            _ => {
+                self.wrong_type(prop, "an object", problems);
+                None
+            }
+        }
+    }
+
+    /// An array member.
+    pub fn array(&self, key: &str, problems: &mut Vec<Problem>) -> Option<&'b Array<'a>> {
+        let prop = self.prop(key)?;
+        match &prop.value {
+            Value::Array(a) => Some(a),
+            _ => {
+                self.wrong_type(prop, "an array", problems);
+                None
+            }
+        }
+    }
+
+    /// The members of this object as (name, value, span of the property).
+    pub fn entries(&self) -> impl Iterator<Item = (&'b str, &'b Value<'a>, Span)> {
+        let file = self.file;
+        self.object.properties.iter().map(move |p| (p.name.as_str(), &p.value, span_of(file, p)))
+    }
+}
+
+fn type_max<T: TryFrom<u64>>() -> u64 {
+    // The largest u64 that fits T, found by halving; T is a small unsigned type here.
+    let mut max = u64::MAX;
+    while T::try_from(max).is_err() {
+        max >>= 1;
+    }
+    max
+}
+
+/// The objects of a top-level JSON array (or a single object, as `docker inspect` of one
+/// object piped through some tools prints), with a problem for any other element.
+pub fn top_level_objects<'a, 'b>(
+    value: &'b Value<'a>,
+    file: FileId,
+    code: &'static str,
+    problems: &mut Vec<Problem>,
+) -> Vec<Obj<'a, 'b>> {
+    match value {
+        Value::Array(array) => array
+            .elements
+            .iter()
+            .filter_map(|element| match element {
+                Value::Object(o) => Some(Obj::new(o, file, code)),
+                other => {
+                    problems.push(
+                        Problem::error(
+                            code,
+                            span_of(file, other),
+                            "array element is not an object",
+                        )
+                        .with_help("expected a JSON array of objects"),
+                    );
+                    None
+                }
+            })
+            .collect(),
+        Value::Object(o) => vec![Obj::new(o, file, code)],
+        other => {
+            problems.push(
+                Problem::error(
+                    code,
+                    span_of(file, other),
+                    "top-level value is not an array or object",
+                )
+                .with_help("expected a JSON array of objects"),
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// A string element of an array, or `None` for anything else.
+pub fn as_str<'b>(value: &'b Value<'_>) -> Option<&'b str> {
+    match value {
+        Value::StringLit(s) => Some(&s.value),
+        _ => None,
+    }
+}

@@ -1,0 +1,125 @@
+//! Parsers: the text of one file in, raw records that mirror the tool's output out.
+//!
+//! Each format has its own module with a `parse_*` entry point that returns
+//! [`Parsed`]: the records it could read plus the problems it met. A parser never fails as a
+//! whole on bad content; `Result` is not used here. Every record keeps the [`Span`] of the
+//! text that proves it. Lowering into the common model is `lower`'s job.
+
+pub mod docker;
+pub mod ip_link;
+pub mod ip_route;
+pub mod iptables;
+pub mod json;
+pub mod libvirt;
+pub mod ss;
+
+use crate::discover::{Dump, Format};
+use crate::problem::Parsed;
+use crate::source::{FileId, Span};
+
+/// The records read from one file.
+#[derive(Debug)]
+pub enum Content {
+    /// Interfaces, from `ip link` or `ip addr` (JSON or text).
+    Links(Vec<ip_link::RawLink>),
+    /// Routes, from `ip route` (JSON or text).
+    Routes(Vec<ip_route::RawRoute>),
+    /// Listening sockets, from `ss`.
+    Sockets(Vec<ss::RawSocket>),
+    /// Firewall rules, from `iptables-save` / `ip6tables-save`.
+    Firewall(iptables::RawRuleset),
+    /// Containers, from `docker inspect`.
+    DockerContainers(Vec<docker::RawContainer>),
+    /// Networks, from `docker network inspect`.
+    DockerNetworks(Vec<docker::RawNetwork>),
+    /// A domain, from `virsh dumpxml`.
+    LibvirtDomain(libvirt::RawDomain),
+    /// A network, from `virsh net-dumpxml`.
+    LibvirtNetwork(libvirt::RawNetwork),
+}
+
+/// One parsed file.
+#[derive(Debug)]
+pub struct ParsedFile {
+    /// The file.
+    pub file: FileId,
+    /// Namespace folder it sits in (`None`: the host).
+    pub ns: Option<String>,
+    /// Its format.
+    pub format: Format,
+    /// What was read; `None` when nothing could be.
+    pub content: Option<Content>,
+}
+
+/// Parses every classified file of the dump.
+pub fn parse_dump(dump: &Dump) -> Vec<Parsed<ParsedFile>> {
+    dump.files
+        .iter()
+        .map(|file| {
+            let text = &dump.sources.get(file.id).text;
+            let _span =
+                tracing::trace_span!("parse", file = %dump.sources.get(file.id).rel_path).entered();
+            let parsed = parse_file(file.id, file.format, text);
+            Parsed {
+                value: ParsedFile {
+                    file: file.id,
+                    ns: file.ns.clone(),
+                    format: file.format,
+                    content: parsed.value,
+                },
+                problems: parsed.problems,
+            }
+        })
+        .collect()
+}
+
+/// Parses one file of a known format.
+pub fn parse_file(file: FileId, format: Format, text: &str) -> Parsed<Option<Content>> {
+    fn wrap<T>(parsed: Parsed<T>, f: impl FnOnce(T) -> Content) -> Parsed<Option<Content>> {
+        Parsed { value: Some(f(parsed.value)), problems: parsed.problems }
+    }
+    fn wrap_opt<T>(
+        parsed: Parsed<Option<T>>,
+        f: impl FnOnce(T) -> Content,
+    ) -> Parsed<Option<Content>> {
+        Parsed { value: parsed.value.map(f), problems: parsed.problems }
+    }
+    match format {
+        Format::IpLinkJson | Format::IpAddrJson => {
+            wrap(ip_link::parse_json(file, text), Content::Links)
+        }
+        Format::IpLinkText | Format::IpAddrText => {
+            wrap(ip_link::parse_text(file, text), Content::Links)
+        }
+        Format::IpRouteJson => wrap(ip_route::parse_json(file, text), Content::Routes),
+        Format::IpRouteText => wrap(ip_route::parse_text(file, text), Content::Routes),
+        Format::Ss => wrap(ss::parse(file, text), Content::Sockets),
+        Format::IptablesSave => wrap(iptables::parse(file, text), Content::Firewall),
+        Format::DockerContainers => {
+            wrap(docker::parse_containers(file, text), Content::DockerContainers)
+        }
+        Format::DockerNetworks => wrap(docker::parse_networks(file, text), Content::DockerNetworks),
+        Format::LibvirtDomain => {
+            wrap_opt(libvirt::parse_domain(file, text), Content::LibvirtDomain)
+        }
+        Format::LibvirtNetwork => {
+            wrap_opt(libvirt::parse_network(file, text), Content::LibvirtNetwork)
+        }
+    }
+}
+
+/// A value read from input with the span that proves it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where it was read.
+    pub span: Span,
+}
+
+impl<T> Spanned<T> {
+    /// Pairs a value with its span.
+    pub fn new(value: T, span: Span) -> Self {
+        Spanned { value, span }
+    }
+}

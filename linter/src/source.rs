@@ -1,0 +1,175 @@
+//! Source files of a dump and spans into them.
+//!
+//! Every fact in the model keeps a [`Span`]: the file it came from and a byte range in the
+//! decoded text of that file. `Sources` owns the texts, and turns a span into a 1-based line
+//! and column for machine formats and editors.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Index of a file in [`Sources`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    /// The file.
+    pub file: FileId,
+    /// Byte offset of the first byte.
+    pub start: u32,
+    /// Byte offset one past the last byte.
+    pub end: u32,
+}
+
+impl Span {
+    /// A span over `start..end` of `file`; offsets beyond `u32::MAX` are clamped, which only a
+    /// file larger than the size limit could reach.
+    pub fn new(file: FileId, start: usize, end: usize) -> Self {
+        let clamp = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        Span { file, start: clamp(start), end: clamp(end.max(start)) }
+    }
+
+    /// An empty span at the start of `file`, for problems about a whole file.
+    pub fn file_start(file: FileId) -> Self {
+        Span { file, start: 0, end: 0 }
+    }
+
+    /// The byte range, for miette.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One file of the dump, decoded to text.
+#[derive(Debug)]
+pub struct SourceFile {
+    /// Path relative to the dump root, with `/` separators.
+    pub rel_path: String,
+    /// Absolute or user-given path, for reading and error messages.
+    pub path: PathBuf,
+    /// Decoded text (UTF-8); empty for files that were not read. Shared, so diagnostics
+    /// can hold it without a copy.
+    pub text: Arc<str>,
+    /// Byte offset of the start of every line, for line/column lookups.
+    line_starts: Vec<u32>,
+}
+
+impl SourceFile {
+    /// A file whose text has been decoded.
+    pub fn new(rel_path: String, path: PathBuf, text: String) -> Self {
+        let line_starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
+            .collect();
+        SourceFile { rel_path, path, text: Arc::from(text), line_starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: u32) -> (usize, usize) {
+        let line_idx = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let line_start = self.line_starts.get(line_idx).copied().unwrap_or(0) as usize;
+        let offset = (offset as usize).min(self.text.len());
+        let column = self
+            .text
+            .get(line_start..offset)
+            .map(|prefix| prefix.chars().count())
+            .unwrap_or(offset.saturating_sub(line_start));
+        (line_idx + 1, column + 1)
+    }
+
+    /// The text under a span, or "" when the span does not fit the text.
+    pub fn slice(&self, span: Span) -> &str {
+        self.text.get(span.range()).unwrap_or("")
+    }
+}
+
+/// All files of a dump, indexed by [`FileId`].
+#[derive(Debug, Default)]
+pub struct Sources {
+    files: Vec<SourceFile>,
+}
+
+impl Sources {
+    /// Adds a file and returns its id.
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        FileId(u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX))
+    }
+
+    /// The file behind an id. Ids are only made by `add`, so a miss is a bug.
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        self.files.get(id.0 as usize).expect("FileId is only created by Sources::add")
+    }
+
+    /// Every file, in id order.
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files.iter().enumerate().map(|(i, f)| (FileId(i as u32), f))
+    }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    /// Whether there are no files.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+/// Iterates the lines of `text` with the byte offset where each starts; a trailing `\r` is
+/// dropped so CRLF files read like LF files.
+pub fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut offset = 0;
+    text.split_inclusive('\n').map(move |raw| {
+        let start = offset;
+        offset += raw.len();
+        let line = raw.strip_suffix('\n').unwrap_or(raw);
+        (start, line.strip_suffix('\r').unwrap_or(line))
+    })
+}
+
+/// Makes a value read from input safe to print: control characters (terminal escapes,
+/// newlines) are shown as `\u{..}` escapes, and very long values are cut.
+pub fn printable(value: &str) -> String {
+    const MAX: usize = 200;
+    let mut out = String::with_capacity(value.len().min(MAX));
+    for (i, c) in value.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}') {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one_and_in_chars() {
+        let file = SourceFile::new("f".into(), "f".into(), "ab\nçd\r\nef".into());
+        assert_eq!(file.line_col(0), (1, 1));
+        assert_eq!(file.line_col(3), (2, 1));
+        assert_eq!(file.line_col(5), (2, 2));
+        assert_eq!(file.line_col(9), (3, 1));
+    }
+
+    #[test]
+    fn lines_drop_crlf() {
+        let lines: Vec<_> = lines_with_offsets("a\r\nb\nc").collect();
+        assert_eq!(lines, vec![(0, "a"), (3, "b"), (5, "c")]);
+    }
+
+    #[test]
+    fn printable_escapes_terminal_sequences() {
+        assert_eq!(printable("eth0\u{1b}[31m\n"), "eth0\\u{1b}[31m\\u{a}");
+    }
+}
