@@ -81,12 +81,17 @@ pub fn nat_paths(model: &Model, chains: &[PortChain]) -> Vec<Fact> {
                 .and_then(|n| model.networks.get(n))
                 .map(|n| n.subnets.iter().map(|s| s.0).collect())
                 .unwrap_or_default();
+            // Only IPv4 publications reachable from beyond the host need the upstream NAT's
+            // forward: a port bound to the host's loopback never leaves it.
             let leads_here = |c: &&PortChain| {
-                c.workload == Some(w_idx)
-                    || nic.addrs.iter().any(|a| a.addr() == c.target_addr)
-                    || (c.workload.is_none()
-                        && network_members == Some(1)
-                        && subnets.iter().any(|s| s.contains(&c.target_addr)))
+                let reachable =
+                    c.target_addr.is_ipv4() && !c.host_addr.is_some_and(|a| a.is_loopback());
+                reachable
+                    && (c.workload == Some(w_idx)
+                        || nic.addrs.iter().any(|a| a.addr() == c.target_addr)
+                        || (c.workload.is_none()
+                            && network_members == Some(1)
+                            && subnets.iter().any(|s| s.contains(&c.target_addr))))
             };
             let published: Vec<&PortChain> = chains.iter().filter(leads_here).collect();
             anchors.push(Anchor { name: "outer", span: *uplink_span });

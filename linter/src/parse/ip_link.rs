@@ -13,7 +13,7 @@ use ipnet::IpNet;
 use jsonc_parser::ast::Value;
 
 use super::Spanned;
-use super::json::{self, Obj, span_of};
+use super::json::{self, Obj};
 use crate::problem::{Parsed, Problem};
 use crate::source::{FileId, Span, lines_with_offsets, printable};
 
@@ -145,7 +145,7 @@ fn addr_from_json(
     let local = obj.str("local", problems)?;
     let prefix: u8 = obj.uint("prefixlen", problems)?;
     match make_net(&local, prefix) {
-        Some(net) => Some(Spanned::new(net, span_of(file, value))),
+        Some(net) => Some(Spanned::new(net, obj.key_span("local"))),
         None => {
             problems.push(
                 Problem::error(
