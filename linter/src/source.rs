@@ -159,7 +159,8 @@ mod tests {
         assert_eq!(file.line_col(0), (1, 1));
         assert_eq!(file.line_col(3), (2, 1));
         assert_eq!(file.line_col(5), (2, 2));
-        assert_eq!(file.line_col(9), (3, 1));
+        assert_eq!(file.line_col(8), (3, 1));
+        assert_eq!(file.line_col(9), (3, 2));
     }
 
     #[test]
