@@ -113,5 +113,6 @@ fn libvirt_double_nat_recaptured() {
 
 #[test]
 fn clean_recaptured() {
-    recapture_matches_example("clean", &["ip", "iptables-nft", "curl", "python3"]);
+    let tools = ["ip", "iptables-nft", "curl", "python3", "dockerd", "containerd", "/usr/bin/docker", "busybox", "nsenter", "virsh"];
+    recapture_matches_example("clean", &tools);
 }

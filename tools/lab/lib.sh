@@ -22,11 +22,23 @@
 #   start_bg TAG NS CMD...        start a service in NS, record its PID
 #   http_server TAG NS BIND PORT  python3 -m http.server as a service
 #   wait_listen NS PROTO PORT     wait until something listens on PORT (tcp|udp)
+#   wait_carrier NS DEV           wait until DEV has carrier (a bridge: a port is forwarding)
 #   wait_dad NS...                wait until no IPv6 address is tentative any more
 #   probe_http / probe_ping       behaviour probes, one result line each on stdout
 #   dump_ns NS OUTDIR [text|json|both]   the per-namespace dump (file names: see below)
 #   write_versions FILE [CMD...]  tool versions into .capture/versions.txt
 #   write_topology SCRIPT FILE    the script's header comment into .capture/topology.txt
+#   ipt / ip6t ARG...             iptables / ip6tables ($IPT / $IP6T) inside namespace $IPT_NS
+#   iptables_backend              nft or legacy: the backend plain `iptables` (dockerd's) uses
+#   tap_holder TAG NS DEV:tap|DEV:tun...   hold tun/tap devices open as QEMU / a VPN client would
+#
+# Docker — a real dockerd confined to one namespace (section "Docker" below):
+#   docker_require / docker_start [DOCKERD_ARG...] / docker_image / docker_wait_containers PORT
+#   dk DOCKER_ARG...  the docker client of this lab's dockerd;  docker_dump OUT BACKEND;
+#   docker_versions;  docker_down (teardown hook)
+# libvirt — its network driver's host side, replayed, and virsh's test driver (section "libvirt"):
+#   libvirt_bridge / libvirt_tap / libvirt_private_chains / libvirt_nat_rules /
+#   libvirt_route_rules / virsh_dump NODE_XML OUT / virsh_versions NODE_XML
 #
 # Knobs read by dump_ns (set them as `VAR=value dump_ns ...` for one call):
 #   DUMP_SS        plain (ss -lntuH, default) | procs (ss -lntupH) | both | none
@@ -182,6 +194,18 @@ wait_listen() { # wait_listen NS tcp|udp PORT [TIMEOUT_S]
   die "nothing listens on $proto/$port in $ns after ${t}s"
 }
 
+# wait_carrier NS DEV [TIMEOUT_S] — wait until DEV has carrier (operstate UP). A bridge with STP
+# on gets it once one of its ports reaches the forwarding state; the kernel raises a forward
+# delay of 0 to its 2 s minimum under STP, so that takes listening + learning, about 4 s.
+wait_carrier() {
+  local ns=$1 dev=$2 t=${3:-15} i
+  for ((i = 0; i < t * 10; i++)); do
+    ip -n "$ns" -o link show dev "$dev" | grep -q ' state UP ' && return 0
+    sleep 0.1
+  done
+  die "$dev in $ns has no carrier after ${t}s: $(ip -n "$ns" -o link show dev "$dev")"
+}
+
 wait_dad() { # wait_dad NS... — IPv6 addresses are usable only after duplicate address detection
   local ns i
   for ns in "$@"; do
@@ -279,4 +303,292 @@ write_versions() {
 # write_topology SCRIPT FILE — the leading comment block of SCRIPT (what it builds).
 write_topology() {
   awk 'NR == 1 { next } /^#/ { sub(/^# ?/, ""); print; next } { exit }' "$1" > "$2"
+}
+
+# ipt / ip6t ARG... — iptables / ip6tables of the backend the script chose ($IPT / $IP6T, e.g.
+# iptables-nft) inside namespace $IPT_NS. -w waits for the xtables lock, which a dockerd of the
+# same run may hold (the lock file is shared by all namespaces).
+ipt() { x ip netns exec "$IPT_NS" "$IPT" -w "$@"; }
+ip6t() { x ip netns exec "$IPT_NS" "$IP6T" -w "$@"; }
+
+# iptables_backend — nft or legacy: what plain `iptables` is (dockerd runs plain `iptables`).
+iptables_backend() {
+  case $(iptables --version) in *nf_tables*) echo nft ;; *) echo legacy ;; esac
+}
+
+# tap_holder TAG NS DEV:tap|DEV:tun... — one background process holding existing tun/tap devices
+# open, as QEMU holds a guest's tap (with vnet_hdr) and a VPN client its tun: without a reader
+# the kernel reports NO-CARRIER on the device (and on a bridge whose only port it is) and marks
+# its routes linkdown.
+tap_holder() {
+  local tag=$1 ns=$2 i; shift 2
+  start_bg "$tag" "$ns" "$PY" -c '
+import fcntl, os, signal, struct, sys
+TUNSETIFF, IFF_TUN, IFF_TAP, IFF_NO_PI, IFF_VNET_HDR = 0x400454ca, 0x1, 0x2, 0x1000, 0x4000
+FLAGS = {"tap": IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, "tun": IFF_TUN | IFF_NO_PI}
+fds = []
+for spec in sys.argv[1:]:
+    name, kind = spec.split(":")
+    fd = os.open("/dev/net/tun", os.O_RDWR)
+    fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", name.encode(), FLAGS[kind]))
+    fds.append(fd)
+print("holding", " ".join(sys.argv[1:]), flush=True)
+signal.pause()
+' "$@"
+  for ((i = 0; i < 50; i++)); do
+    grep -q holding "$LAB_RUNDIR/$tag.log" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  die "tun/tap holder failed: $(cat "$LAB_RUNDIR/$tag.log")"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Docker: a REAL dockerd (Debian docker.io) confined to one namespace of the lab.
+#
+# The script sets, before lab_init:
+#   DOCKER_NS           the namespace dockerd runs in (its containers get namespaces of their own)
+#   DOCKER_CONTAINERS   the containers it runs (names; dumped to OUT/<name>/ by docker_dump)
+#   DOCKER_NETWORKS     the user networks it creates (may be empty)
+#   LAB_TEARDOWN_HOOKS+=(docker_down)
+# dockerd is started with `nsenter --net=/run/netns/NS` (under `ip netns exec` it fails: "Devices
+# cgroup isn't mounted"), with its data root, exec root, socket, client config and cgroup parent
+# (netlint-$LAB_NAME) private to the lab. The client is /usr/bin/docker (the engine's own).
+DOCKER=${DOCKER:-/usr/bin/docker}
+[ -x "$DOCKER" ] || DOCKER=docker
+DOCKER_IMAGE=netlint/busybox:lab
+DOCKER_CONTAINERS=() DOCKER_NETWORKS=()
+# directories dockerd/containerd create at fixed places whatever the flags
+DOCKER_FIXED_DIRS=(/run/docker /run/containerd /opt/containerd)
+declare -A DOCKER_PID=()     # container name -> PID of its init (docker_wait_containers)
+
+docker_require() { lab_require nsenter iptables dockerd containerd busybox "$DOCKER"; }
+
+# dk DOCKER_ARG... — the docker client, pointed at this lab's dockerd
+dk() {
+  DOCKER_HOST="unix://$LAB_RUNDIR/docker.sock" DOCKER_CONFIG="$LAB_RUNDIR/client" \
+    timeout 60 "$DOCKER" "$@"
+}
+
+# docker_down — teardown hook; lab_init runs it too, for a dockerd a killed run left behind.
+docker_down() {
+  local pid="" i m c
+  [ -f "$LAB_RUNDIR/dockerd.pid" ] && pid=$(cat "$LAB_RUNDIR/dockerd.pid")
+  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && [ "$(ip netns identify "$pid")" = "$DOCKER_NS" ]; then
+    [ ${#DOCKER_CONTAINERS[@]} -eq 0 ] || dk rm -f "${DOCKER_CONTAINERS[@]}" >/dev/null 2>&1
+    [ ${#DOCKER_NETWORKS[@]} -eq 0 ] || dk network rm "${DOCKER_NETWORKS[@]}" >/dev/null 2>&1
+    dk image rm -f "$DOCKER_IMAGE" >/dev/null 2>&1
+    kill "$pid"        # dockerd stops its containerd, shims and docker-proxy processes
+    for ((i = 0; i < 60; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    kill -9 "$pid" 2>/dev/null
+  fi
+  # overlay/shm/netns mounts left under the data or exec root (deepest first)
+  for m in $(findmnt -rn -o TARGET | grep "^$LAB_RUNDIR/" | sort -r); do umount -l "$m"; done
+  if [ -f "$LAB_RUNDIR/created-dirs" ]; then
+    while read -r m; do [ -d "$m" ] && find "$m" -depth -type d -empty -delete; done \
+      < "$LAB_RUNDIR/created-dirs"
+  fi
+  # the per-lab cgroup parent, once its containers are gone (cgroup v1 or v2 layouts)
+  for c in /sys/fs/cgroup/*/"netlint-$LAB_NAME" /sys/fs/cgroup/"netlint-$LAB_NAME"; do
+    [ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null
+  done
+  return 0
+}
+
+# docker_start [DOCKERD_ARG...] — start dockerd in $DOCKER_NS and wait until it answers.
+docker_start() {
+  local p i
+  mkdir -p "$LAB_RUNDIR/client"
+  # our own daemon.json (not /etc/docker/daemon.json); the trust key goes to the run dir, not
+  # to /etc/docker/key.json
+  printf '{ "deprecated-key-path": "%s/key.json" }\n' "$LAB_RUNDIR" > "$LAB_RUNDIR/daemon.json"
+  # remember the fixed directories that did not exist before: docker_down removes them again
+  # once they are empty
+  for p in "${DOCKER_FIXED_DIRS[@]}"; do [ -e "$p" ] || echo "$p" >> "$LAB_RUNDIR/created-dirs"; done
+  DOCKER_HOST="unix://$LAB_RUNDIR/docker.sock"
+  log "starting dockerd"
+  nsenter --net="/run/netns/$DOCKER_NS" dockerd \
+    --config-file "$LAB_RUNDIR/daemon.json" \
+    --data-root "$LAB_RUNDIR/data" --exec-root "$LAB_RUNDIR/exec" \
+    --pidfile "$LAB_RUNDIR/dockerd.pid" -H "$DOCKER_HOST" \
+    --cgroup-parent "netlint-$LAB_NAME" "$@" \
+    > "$LAB_RUNDIR/dockerd.log" 2>&1 9<&- &
+  echo $! >> "$LAB_RUNDIR/pids"
+  for ((i = 0; i < 120; i++)); do dk version >/dev/null 2>&1 && return 0; sleep 0.25; done
+  tail -30 "$LAB_RUNDIR/dockerd.log" >&2
+  die "dockerd did not start"
+}
+
+# docker_image — $DOCKER_IMAGE: busybox-static and a page in /www, imported (no registry).
+docker_image() {
+  local a r="$LAB_RUNDIR/rootfs"
+  mkdir -p "$r/bin" "$r/www"
+  cp "$(command -v busybox)" "$r/bin/busybox"
+  for a in sh httpd ip sleep cat ls nc; do ln -sf busybox "$r/bin/$a"; done
+  echo "hello from netlint $LAB_NAME" > "$r/www/index.html"
+  tar -C "$r" -c . | dk import -c 'CMD ["/bin/sh"]' - "$DOCKER_IMAGE" >/dev/null
+}
+
+# docker_wait_containers PORT — record each container's PID (in DOCKER_PID and in the run's pid
+# list, so that a hard-killed run can still be cleaned) and wait until it listens on tcp PORT.
+docker_wait_containers() {
+  local c
+  for c in "${DOCKER_CONTAINERS[@]}"; do
+    DOCKER_PID[$c]=$(dk inspect -f '{{.State.Pid}}' "$c")
+    echo "${DOCKER_PID[$c]}" >> "$LAB_RUNDIR/pids"
+    wait_listen "pid:${DOCKER_PID[$c]}" tcp "$1"
+  done
+}
+
+# docker_dump OUT BACKEND — OUT/docker-inspect.json (all containers), OUT/docker-network-inspect
+# .json (all networks), OUT/<container>/ = each container's namespace via nsenter -t PID -n (JSON
+# forms, ss -lntuH, and iptables-save where Docker put rules: the NAT for its embedded DNS
+# 127.0.0.11 on user networks), .capture/docker-ps.txt and .capture/dockerd.log.
+docker_dump() {
+  local out=$1 backend=$2 c all_c all_n
+  mapfile -t all_c < <(dk ps -a --format '{{.Names}}' | sort)
+  mapfile -t all_n < <(dk network ls --format '{{.Name}}' | sort)
+  dk inspect "${all_c[@]}" > "$out/docker-inspect.json"
+  dk network inspect "${all_n[@]}" > "$out/docker-network-inspect.json"
+  for c in "${DOCKER_CONTAINERS[@]}"; do
+    DUMP_IPTABLES=$backend dump_ns "pid:${DOCKER_PID[$c]}" "$out/$c" json
+  done
+  dk ps -a --no-trunc > "$out/.capture/docker-ps.txt"
+  cp "$LAB_RUNDIR/dockerd.log" "$out/.capture/dockerd.log"
+}
+
+# docker_versions — lines for .capture/versions.txt (append them after write_versions)
+docker_versions() {
+  echo "iptables used by dockerd: $(readlink -f "$(command -v iptables)") ($(iptables_backend))"
+  DOCKER_HOST=$DOCKER_HOST DOCKER_CONFIG=$LAB_RUNDIR/client "$DOCKER" version 2>&1
+  containerd --version 2>&1
+}
+
+# ---------------------------------------------------------------------------------------------
+# libvirt: what libvirtd's network driver sets up on the host, replayed without a daemon, and
+# the configuration as virsh prints it from the test driver (virsh -c test:///ABS/node.xml).
+#
+# The iptables rules are WRITTEN FROM LIBVIRT'S DOCUMENTATION AND SOURCE (no libvirtd runs
+# here): the chain layout is the one described at https://libvirt.org/firewall.html ("The
+# default networking setup"); the exact commands and their order follow libvirt's iptables
+# backend (src/network/network_iptables.c: iptablesSetupPrivateChains, iptablesAddFirewallRules).
+# libvirt --inserts every rule, so the later a rule is added the higher it sits in its chain.
+# They go through the script's ipt / ip6t (namespace $IPT_NS).
+
+# libvirt_bridge NS BR MAC CIDR... — a network's bridge as the network driver creates it: the
+# network's <mac>, STP on, forward delay 0 (<bridge stp='on' delay='0'/>). Left down: bring it
+# up with bridge_up once its taps joined (or `ip link set BR up` when it has none).
+libvirt_bridge() {
+  local ns=$1 br=$2 mac=$3; shift 3
+  bridge_add "$ns" "$br" "$@"
+  x ip -n "$ns" link set "$br" address "$mac"
+  x ip -n "$ns" link set "$br" type bridge stp_state 1 forward_delay 0
+}
+
+# libvirt_tap NS DEV GUEST_MAC BR — a running guest's tap as libvirt makes it: named vnetN, the
+# guest's MAC with a first byte of 0xfe, MTU 1500, port of BR, up. Hold it open (tap_holder).
+libvirt_tap() {
+  local ns=$1 dev=$2 mac=$3 br=$4
+  x ip -n "$ns" tuntap add dev "$dev" mode tap vnet_hdr
+  x ip -n "$ns" link set "$dev" address "fe${mac:2}" mtu 1500 master "$br" up
+}
+
+# libvirt_private_chains ipt|ip6t — LIBVIRT_INP/OUT/FWO/FWI/FWX and nat/mangle LIBVIRT_PRT,
+# created once for the first network started (for both IPv4 and IPv6).
+libvirt_private_chains() {
+  local t=$1
+  $t --table filter --new-chain LIBVIRT_INP
+  $t --table filter --insert INPUT --jump LIBVIRT_INP
+  $t --table filter --new-chain LIBVIRT_OUT
+  $t --table filter --insert OUTPUT --jump LIBVIRT_OUT
+  $t --table filter --new-chain LIBVIRT_FWO
+  $t --table filter --insert FORWARD --jump LIBVIRT_FWO
+  $t --table filter --new-chain LIBVIRT_FWI
+  $t --table filter --insert FORWARD --jump LIBVIRT_FWI
+  $t --table filter --new-chain LIBVIRT_FWX
+  $t --table filter --insert FORWARD --jump LIBVIRT_FWX
+  $t --table nat --new-chain LIBVIRT_PRT
+  $t --table nat --insert POSTROUTING --jump LIBVIRT_PRT
+  $t --table mangle --new-chain LIBVIRT_PRT
+  $t --table mangle --insert POSTROUTING --jump LIBVIRT_PRT
+}
+_lv_svc_in() { $1 --table filter --insert LIBVIRT_INP --in-interface "$2" --protocol "$3" \
+                 --destination-port "$4" --jump ACCEPT; }
+_lv_svc_out() { $1 --table filter --insert LIBVIRT_OUT --out-interface "$2" --protocol "$3" \
+                  --destination-port "$4" --jump ACCEPT; }
+# _lv_general_rules ipt|ip6t BRIDGE — DHCP/DNS to dnsmasq, reject by default, guest<->guest.
+# libvirt adds the IPv6 ones only when the network has an IPv6 address.
+_lv_general_rules() {
+  local t=$1 br=$2
+  if [ "$t" = ipt ]; then
+    _lv_svc_in $t "$br" tcp 67; _lv_svc_in $t "$br" udp 67
+    _lv_svc_out $t "$br" tcp 68; _lv_svc_out $t "$br" udp 68
+  fi
+  [ "$t" = ipt ] || _lv_reject_and_cross $t "$br"
+  _lv_svc_in $t "$br" tcp 53; _lv_svc_in $t "$br" udp 53
+  _lv_svc_out $t "$br" tcp 53; _lv_svc_out $t "$br" udp 53
+  if [ "$t" = ip6t ]; then _lv_svc_in $t "$br" udp 547; _lv_svc_out $t "$br" udp 546; fi
+  [ "$t" = ipt ] && _lv_reject_and_cross $t "$br"
+  return 0
+}
+_lv_reject_and_cross() {
+  $1 --table filter --insert LIBVIRT_FWO --in-interface "$2" --jump REJECT
+  $1 --table filter --insert LIBVIRT_FWI --out-interface "$2" --jump REJECT
+  $1 --table filter --insert LIBVIRT_FWX --in-interface "$2" --out-interface "$2" --jump ACCEPT
+}
+_lv_allow_out() { $1 --table filter --insert LIBVIRT_FWO --source "$3" --in-interface "$2" --jump ACCEPT; }
+_lv_allow_in() { $1 --table filter --insert LIBVIRT_FWI --destination "$3" --out-interface "$2" --jump ACCEPT; }
+_lv_masquerade_rules() { # BRIDGE NET4 — forward mode nat, <nat><port start='1024' end='65535'/>
+  local br=$1 net=$2
+  _lv_allow_out ipt "$br" "$net"
+  ipt --table filter --insert LIBVIRT_FWI --destination "$net" --out-interface "$br" \
+    --match conntrack --ctstate ESTABLISHED,RELATED --jump ACCEPT
+  ipt --table nat --insert LIBVIRT_PRT --source "$net" '!' --destination "$net" --jump MASQUERADE
+  ipt --table nat --insert LIBVIRT_PRT --source "$net" -p udp '!' --destination "$net" \
+    --jump MASQUERADE --to-ports 1024-65535
+  ipt --table nat --insert LIBVIRT_PRT --source "$net" -p tcp '!' --destination "$net" \
+    --jump MASQUERADE --to-ports 1024-65535
+  ipt --table nat --insert LIBVIRT_PRT --source "$net" --destination 255.255.255.255/32 --jump RETURN
+  ipt --table nat --insert LIBVIRT_PRT --source "$net" --destination 224.0.0.0/24 --jump RETURN
+}
+_lv_checksum_rule() { ipt --table mangle --insert LIBVIRT_PRT --out-interface "$1" --protocol udp \
+                        --destination-port 68 --jump CHECKSUM --checksum-fill; }
+
+# libvirt_nat_rules BRIDGE NET4 [NET6] — starting a <forward mode='nat'> network: IPv4 NET4
+# with DHCP, NATed; the optional IPv6 NET6 is routed, not NATed (libvirt's default).
+libvirt_nat_rules() {
+  local br=$1 net4=$2 net6=${3:-}
+  _lv_general_rules ipt "$br"
+  [ -z "$net6" ] || _lv_general_rules ip6t "$br"
+  _lv_masquerade_rules "$br" "$net4"
+  if [ -n "$net6" ]; then _lv_allow_out ip6t "$br" "$net6"; _lv_allow_in ip6t "$br" "$net6"; fi
+  _lv_checksum_rule "$br"
+}
+
+# libvirt_route_rules BRIDGE NET4 — starting a <forward mode='route'> network (IPv4, DHCP)
+libvirt_route_rules() {
+  _lv_general_rules ipt "$1"
+  _lv_allow_out ipt "$1" "$2"
+  _lv_allow_in ipt "$1" "$2"
+  _lv_checksum_rule "$1"
+}
+
+# virsh_dump NODE_XML OUT — from virsh's test driver loaded with NODE_XML: virsh dumpxml of every
+# domain (OUT/virsh-dumpxml-<domain>.xml), virsh net-dumpxml of every network (OUT/virsh-net-
+# dumpxml-<network>.xml); the lists and NODE_XML itself go to OUT/.capture/.
+virsh_dump() {
+  local uri="test://$1" out=$2 d n domains networks
+  mapfile -t domains < <(virsh -q -c "$uri" list --all --name | sed '/^$/d' | sort)
+  mapfile -t networks < <(virsh -q -c "$uri" net-list --all --name | sed '/^$/d' | sort)
+  for d in "${domains[@]}"; do virsh -q -c "$uri" dumpxml "$d" > "$out/virsh-dumpxml-$d.xml"; done
+  for n in "${networks[@]}"; do virsh -q -c "$uri" net-dumpxml "$n" > "$out/virsh-net-dumpxml-$n.xml"; done
+  { echo "\$ virsh -c $uri list --all"; virsh -c "$uri" list --all
+    echo "\$ virsh -c $uri net-list --all"; virsh -c "$uri" net-list --all
+  } > "$out/.capture/virsh-lists.txt"
+  cp "$1" "$out/.capture/$(basename "$1")"
+}
+
+# virsh_versions NODE_XML — lines for .capture/versions.txt (append them after write_versions)
+virsh_versions() {
+  echo "virsh $(virsh --version), connection: test://$1"
+  virsh -c "test://$1" version 2>&1
 }

@@ -92,8 +92,7 @@ x ip -n "$H" route add default via 10.89.0.2 dev uplink0
 x ip -n "$H" -6 route add default via fd00:89::2 dev uplink0
 
 # ---------- host firewall ----------
-ipt() { x ip netns exec "$H" "$IPT" "$@"; }
-ip6t() { x ip netns exec "$H" "$IP6T" "$@"; }
+IPT_NS=$H     # ipt / ip6t (lib.sh) run $IPT / $IP6T in the host namespace
 ipt -t nat -A PREROUTING -p tcp --dport 8080 -m comment --comment "publish c1 http" \
   -j DNAT --to-destination 10.88.0.11:80
 ipt -t nat -A PREROUTING -p tcp --dport 8081 -m comment --comment "publish c2 http" \
