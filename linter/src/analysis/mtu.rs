@@ -12,6 +12,8 @@
 //! Ignored on purpose: interfaces whose MTU was not captured, and PMTU discovery, which can
 //! hide a mismatch for TCP when ICMP gets through (and fails when it does not).
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::published_ports::kind_name;
@@ -129,6 +131,14 @@ struct Hop {
 pub fn mtu_paths(model: &Model) -> Vec<Fact> {
     let mut facts = Vec::new();
     let uplink = model.default_route(HOST_NS).and_then(|r| r.iface);
+    // Only tunnel ports narrow a bridge's path; a bridge with 10 000 veths has few of them.
+    let mut tunnels_of: HashMap<IfIdx, Vec<IfIdx>> = HashMap::new();
+    for (idx, iface) in model.interfaces.iter().enumerate() {
+        let is_tunnel = iface.kind.as_deref().and_then(overhead).is_some();
+        if let (Some(master), true) = (iface.master, is_tunnel) {
+            tunnels_of.entry(master).or_default().push(idx);
+        }
+    }
     for workload in &model.workloads {
         for nic in &workload.nics {
             let inner = nic.inner_if.and_then(|i| model.interfaces.get(i));
@@ -156,8 +166,10 @@ pub fn mtu_paths(model: &Model) -> Vec<Fact> {
                 if let Some(bridge) = model.interfaces.get(bridge_idx) {
                     hops.extend(plain_hop(bridge));
                 }
-                for (port_idx, port) in model.interfaces.iter().enumerate() {
-                    if port.master == Some(bridge_idx) && Some(port_idx) != nic.host_if {
+                for &port_idx in tunnels_of.get(&bridge_idx).map(Vec::as_slice).unwrap_or_default()
+                {
+                    let Some(port) = model.interfaces.get(port_idx) else { continue };
+                    if Some(port_idx) != nic.host_if {
                         hops.extend(tunnel_hop(model, port));
                     }
                 }

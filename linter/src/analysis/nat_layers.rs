@@ -12,13 +12,14 @@
 //! Ignored on purpose: IPv6 (NAT66 is rare and its uplink test would differ), and what lies
 //! beyond the host's gateway, which no file of the dump shows.
 
+use std::collections::{BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use serde::Serialize;
 
 use super::published_ports::{PortChain, kind_name, socket_text};
 use super::{Anchor, Fact, address_class};
-use crate::model::{Forward, FwRule, HOST_NS, Model, Nic, Origin};
+use crate::model::{Forward, FwRule, HOST_NS, Model, NetIdx, Nic, Origin};
 
 #[derive(Serialize)]
 struct Fields {
@@ -65,17 +66,38 @@ pub fn nat_paths(model: &Model, chains: &[PortChain]) -> Vec<Fact> {
         class: address_class(uplink_addr.addr()),
     };
 
+    // Gathered once, so each NIC looks things up instead of scanning every rule and chain.
+    let masquerades: Vec<&FwRule> = model
+        .fw_rules
+        .iter()
+        .filter(|r| r.ns == HOST_NS && r.table == "nat")
+        .filter(|r| matches!(r.target.as_deref(), Some("MASQUERADE" | "SNAT")) && r.src.is_some())
+        .collect();
+    let mut members: HashMap<NetIdx, usize> = HashMap::new();
+    for workload in &model.workloads {
+        let nets: BTreeSet<NetIdx> = workload.nics.iter().filter_map(|n| n.network).collect();
+        for net in nets {
+            *members.entry(net).or_default() += 1;
+        }
+    }
+    let mut by_workload: HashMap<usize, Vec<&PortChain>> = HashMap::new();
+    let mut by_addr: HashMap<IpAddr, Vec<&PortChain>> = HashMap::new();
+    let mut unowned: Vec<&PortChain> = Vec::new();
+    for chain in chains {
+        match chain.workload {
+            Some(w) => by_workload.entry(w).or_default().push(chain),
+            None => unowned.push(chain),
+        }
+        by_addr.entry(chain.target_addr).or_default().push(chain);
+    }
+
     let mut facts = Vec::new();
     for (w_idx, workload) in model.workloads.iter().enumerate() {
         for nic in &workload.nics {
-            let Some((inner, mut anchors)) = inner_layer(model, nic) else { continue };
-            let network_members = nic.network.map(|n| {
-                model
-                    .workloads
-                    .iter()
-                    .filter(|w| w.nics.iter().any(|x| x.network == Some(n)))
-                    .count()
-            });
+            let Some((inner, mut anchors)) = inner_layer(&masquerades, model, nic) else {
+                continue;
+            };
+            let network_members = nic.network.and_then(|n| members.get(&n).copied());
             let subnets: Vec<_> = nic
                 .network
                 .and_then(|n| model.networks.get(n))
@@ -93,7 +115,17 @@ pub fn nat_paths(model: &Model, chains: &[PortChain]) -> Vec<Fact> {
                             && network_members == Some(1)
                             && subnets.iter().any(|s| s.contains(&c.target_addr))))
             };
-            let published: Vec<&PortChain> = chains.iter().filter(leads_here).collect();
+            let mut candidates: Vec<&PortChain> =
+                by_workload.get(&w_idx).cloned().unwrap_or_default();
+            candidates.extend(nic.addrs.iter().filter_map(|a| by_addr.get(&a.addr())).flatten());
+            if network_members == Some(1) {
+                candidates.extend(unowned.iter().copied());
+            }
+            candidates
+                .sort_by_key(|c| (c.target_addr, c.target_port, c.host_port, c.dnat, c.binding));
+            candidates
+                .dedup_by_key(|c| (c.target_addr, c.target_port, c.host_port, c.dnat, c.binding));
+            let published: Vec<&PortChain> = candidates.into_iter().filter(leads_here).collect();
             anchors.push(Anchor { name: "outer", span: *uplink_span });
             anchors.push(Anchor { name: "uplink_route", span: route.span });
             anchors.extend(
@@ -122,12 +154,12 @@ pub fn nat_paths(model: &Model, chains: &[PortChain]) -> Vec<Fact> {
 }
 
 /// The NAT that the NIC's traffic meets first on this host, with its anchors.
-fn inner_layer(model: &Model, nic: &Nic) -> Option<(Inner, Vec<Anchor>)> {
+fn inner_layer(masquerades: &[&FwRule], model: &Model, nic: &Nic) -> Option<(Inner, Vec<Anchor>)> {
     let addr = nic.addrs.iter().find(|a| a.addr().is_ipv4()).map(|a| a.addr());
     let network = nic.network.and_then(|n| model.networks.get(n));
     if let Some(net) = network.filter(|n| n.forward == Forward::Nat) {
         let subnet = net.subnets.iter().find(|s| s.0.addr().is_ipv4()).map(|s| s.0);
-        let masquerade = subnet.and_then(|s| masquerade_rule(model, s.addr()));
+        let masquerade = subnet.and_then(|s| masquerade_rule(masquerades, s.addr()));
         let kind = if net.origin == Origin::Libvirt { "libvirt-nat" } else { "docker-masquerade" };
         let mut anchors = vec![Anchor { name: "inner", span: net.forward_span }];
         anchors.extend(masquerade.map(|r| Anchor { name: "masquerade", span: r.span }));
@@ -141,7 +173,7 @@ fn inner_layer(model: &Model, nic: &Nic) -> Option<(Inner, Vec<Anchor>)> {
     if network.is_some() {
         return None;
     }
-    let rule = masquerade_rule(model, addr?)?;
+    let rule = masquerade_rule(masquerades, addr?)?;
     let subnet = rule.src.as_ref().map(|s| s.value.to_string()).unwrap_or_default();
     let inner = Inner {
         kind: "iptables-masquerade",
@@ -152,13 +184,11 @@ fn inner_layer(model: &Model, nic: &Nic) -> Option<(Inner, Vec<Anchor>)> {
 }
 
 /// A POSTROUTING MASQUERADE or SNAT rule of the host whose source covers `addr`.
-fn masquerade_rule(model: &Model, addr: IpAddr) -> Option<&FwRule> {
-    model.fw_rules.iter().find(|r| {
-        r.ns == HOST_NS
-            && r.table == "nat"
-            && matches!(r.target.as_deref(), Some("MASQUERADE" | "SNAT"))
-            && r.src.as_ref().is_some_and(|s| s.holds(|net| net.contains(&addr)))
-    })
+fn masquerade_rule<'m>(masquerades: &[&'m FwRule], addr: IpAddr) -> Option<&'m FwRule> {
+    masquerades
+        .iter()
+        .copied()
+        .find(|r| r.src.as_ref().is_some_and(|s| s.holds(|net| net.contains(&addr))))
 }
 
 fn describe(chain: &PortChain) -> String {

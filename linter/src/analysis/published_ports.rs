@@ -10,6 +10,7 @@
 //! target is the host itself, whose sockets are checked like any namespace's only when the
 //! DNAT address is one of the host's), and rules in namespaces other than the host's.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 
 use serde::Serialize;
@@ -117,18 +118,27 @@ pub fn published_ports(model: &Model) -> Vec<PortChain> {
         ));
     }
 
+    // DNAT chains by what they forward to, so each binding finds its rule without a scan.
+    let mut by_target: HashMap<(Proto, IpAddr, u16), Vec<usize>> = HashMap::new();
+    for (idx, chain) in chains.iter().enumerate() {
+        by_target.entry((chain.proto, chain.target_addr, chain.target_port)).or_default().push(idx);
+    }
     for binding in &model.port_bindings {
         let Some(workload) = model.workloads.get(binding.workload) else { continue };
         let addrs: Vec<IpAddr> =
             workload.nics.iter().flat_map(|n| n.addrs.iter().map(|a| a.addr())).collect();
-        let joined = chains.iter_mut().find(|c| {
-            c.binding.is_none()
-                && c.proto == binding.proto
-                && c.target_port == binding.container_port
-                && addrs.contains(&c.target_addr)
-                && (binding.host_port.is_none() || c.host_port == binding.host_port)
-        });
-        match joined {
+        let joined = addrs
+            .iter()
+            .filter_map(|&addr| by_target.get(&(binding.proto, addr, binding.container_port)))
+            .flatten()
+            .copied()
+            .find(|&idx| {
+                chains.get(idx).is_some_and(|c| {
+                    c.binding.is_none()
+                        && (binding.host_port.is_none() || c.host_port == binding.host_port)
+                })
+            });
+        match joined.and_then(|idx| chains.get_mut(idx)) {
             Some(chain) => chain.binding = Some(binding.span),
             None => {
                 let Some(&target_addr) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first())

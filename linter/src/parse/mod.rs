@@ -13,6 +13,8 @@ pub mod json;
 pub mod libvirt;
 pub mod ss;
 
+use rayon::prelude::*;
+
 use crate::discover::{Dump, Format};
 use crate::problem::Parsed;
 use crate::source::{FileId, Span};
@@ -53,8 +55,9 @@ pub struct ParsedFile {
 
 /// Parses every classified file of the dump.
 pub fn parse_dump(dump: &Dump) -> Vec<Parsed<ParsedFile>> {
+    // Files parse independently; rayon keeps the order of `dump.files` in the result.
     dump.files
-        .iter()
+        .par_iter()
         .map(|file| {
             let text = &dump.sources.get(file.id).text;
             let _span =
