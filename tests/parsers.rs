@@ -317,3 +317,72 @@ fn summary(format: Format, content: &Content) -> String {
     }
     out
 }
+
+fn example(rel: &str) -> (Format, Content) {
+    let text =
+        std::fs::read_to_string(common::root().join("examples").join(rel)).expect("example exists");
+    let format = classify(&text).unwrap_or_else(|| panic!("{rel} was not recognised"));
+    let parsed = parse_file(FileId(0), format, &text);
+    assert!(parsed.problems.is_empty(), "{rel}: {:#?}", parsed.problems);
+    (format, parsed.value.unwrap_or_else(|| panic!("{rel} gave no content")))
+}
+
+#[test]
+fn libvirt_network_xml_from_virsh() {
+    let Content::LibvirtNetwork(default) =
+        example("libvirt-double-nat/virsh-net-dumpxml-default.xml").1
+    else {
+        panic!("not a network")
+    };
+    assert_eq!(default.name, "default");
+    assert_eq!(default.forward.as_ref().map(|f| f.value.as_str()), Some("nat"));
+    assert_eq!(default.nat_ports, Some((1024, 65535)));
+    assert_eq!(default.bridge.as_ref().map(|b| b.value.as_str()), Some("virbr0"));
+    assert_eq!(default.mtu.as_ref().map(|m| m.value), Some(9000));
+    let ips: Vec<String> = default.ips.iter().map(|ip| ip.value.to_string()).collect();
+    assert_eq!(ips, ["192.168.122.1/24", "fd00:122::1/64"], "netmask and IPv6 prefix forms");
+    assert_eq!(default.dhcp_hosts.len(), 1);
+
+    let Content::LibvirtNetwork(isolated) =
+        example("libvirt-double-nat/virsh-net-dumpxml-isolated.xml").1
+    else {
+        panic!("not a network")
+    };
+    assert!(isolated.forward.is_none(), "no <forward> means isolated");
+    let Content::LibvirtNetwork(routed) =
+        example("libvirt-double-nat/virsh-net-dumpxml-routed.xml").1
+    else {
+        panic!("not a network")
+    };
+    assert_eq!(routed.forward.as_ref().map(|f| f.value.as_str()), Some("route"));
+}
+
+#[test]
+fn libvirt_domain_xml_from_virsh() {
+    let Content::LibvirtDomain(vm1) = example("libvirt-double-nat/virsh-dumpxml-vm1.xml").1 else {
+        panic!("not a domain")
+    };
+    assert_eq!(vm1.name, "vm1");
+    let [nic] = vm1.interfaces.as_slice() else {
+        panic!("vm1 has one interface: {:?}", vm1.interfaces)
+    };
+    assert_eq!(nic.if_type, "network");
+    assert_eq!(nic.network.as_deref(), Some("default"));
+    assert_eq!(nic.model.as_deref(), Some("virtio"));
+    assert_eq!(nic.mtu.as_ref().map(|m| m.value), Some(1500));
+    // The test driver renames vnetN targets; the host tap is found by MAC instead (lower.rs).
+    assert_eq!(nic.target_dev.as_deref(), Some("testnet0"));
+
+    let Content::LibvirtDomain(vm2) = example("libvirt-double-nat/virsh-dumpxml-vm2.xml").1 else {
+        panic!("not a domain")
+    };
+    let kinds: Vec<_> = vm2
+        .interfaces
+        .iter()
+        .map(|i| (i.if_type.as_str(), i.network.clone(), i.bridge.clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("network", Some("isolated".into()), None), ("bridge", None, Some("virbr1".into()))]
+    );
+}
