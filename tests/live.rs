@@ -113,6 +113,17 @@ fn libvirt_double_nat_recaptured() {
 
 #[test]
 fn clean_recaptured() {
-    let tools = ["ip", "iptables-nft", "curl", "python3", "dockerd", "containerd", "/usr/bin/docker", "busybox", "nsenter", "virsh"];
+    let tools = [
+        "ip",
+        "iptables-nft",
+        "curl",
+        "python3",
+        "dockerd",
+        "containerd",
+        "/usr/bin/docker",
+        "busybox",
+        "nsenter",
+        "virsh",
+    ];
     recapture_matches_example("clean", &tools);
 }

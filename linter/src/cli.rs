@@ -14,6 +14,7 @@ use miette::{IntoDiagnostic, WrapErr};
 use netlint::discover::{self, Limits};
 use netlint::engine::{RuleSet, Severity};
 use netlint::output::{self, RenderContext};
+use netlint::source::printable;
 
 /// Lints the network configuration of a Linux host that runs VMs and containers.
 #[derive(Parser, Debug)]
@@ -203,7 +204,7 @@ pub fn run(settings: Settings) -> miette::Result<Outcome> {
             code = "netlint::discover::empty",
             help = "a dump holds the output of `ip -j -d link`, `ip -j addr`, `iptables-save`, `ss -lntuH`, `docker inspect` or `virsh dumpxml`; see README",
             "no recognised input in `{}`: nothing was linted",
-            settings.dump.display()
+            printable(&settings.dump.to_string_lossy())
         ));
     }
     write_stdout(&text);

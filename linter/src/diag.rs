@@ -68,12 +68,12 @@ impl Diagnostic for Rendered {
 
 fn named_source(sources: &Sources, file: FileId) -> NamedSource<Excerpt> {
     let f = sources.get(file);
-    NamedSource::new(f.rel_path.clone(), Excerpt { text: f.text.clone() })
+    NamedSource::new(f.rel_path.clone(), Excerpt { text: f.shown_text() })
 }
 
-/// A file's text as miette reads it, except that a line too long to show (the one-line
-/// JSON of `ip -j`, say) is cut to the part around the label, keeping its real line and
-/// column numbers.
+/// A file's text as miette reads it, with control characters made visible (miette would
+/// print them raw), and a line too long to show (the one-line JSON of `ip -j`, say) cut to
+/// the part around the label, keeping its real line and column numbers.
 #[derive(Debug, Clone)]
 pub struct Excerpt {
     text: Arc<str>,
@@ -97,6 +97,9 @@ impl SourceCode for Excerpt {
         let line_start = text.get(..start).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
         let line_end =
             text.get(start..).and_then(|t| t.find('\n')).map_or(text.len(), |i| start + i);
+        // A CRLF line ends before its `\r`, which miette would otherwise print.
+        let line_end =
+            text.get(..line_end).and_then(|t| t.strip_suffix('\r')).map_or(line_end, str::len);
         if line_end - line_start <= MAX_LINE || end > line_end {
             return text.read_span(span, before, after);
         }

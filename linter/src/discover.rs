@@ -8,8 +8,14 @@
 //!
 //! Classification looks at content only, never at names: a file name says nothing certain
 //! about which command wrote it. This module and the binary are the only ones doing IO.
+//!
+//! Whatever the folder holds, discovery stays bounded: it reads at most the size limit of
+//! any file, lists FIFOs, sockets and devices instead of reading them (a FIFO would block),
+//! and follows symbolic links only while they stay inside the dump. What it does not read
+//! is listed in [`Dump::skipped`] with the reason; what it cannot read is a [`Problem`].
 
 use std::fs;
+use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
 use tracing::debug;
@@ -147,42 +153,71 @@ pub fn discover(root: &Path, limits: Limits) -> Result<Dump, DiscoverError> {
         return Ok(dump);
     }
 
-    let walker = walkdir::WalkDir::new(root)
+    // Links are followed only while they stay inside the dump: one to `/` would walk the
+    // whole machine, and reading one to `/proc/kmsg` blocks forever.
+    let inside = fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let mut walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.file_name()));
-    for entry in walker {
+    while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
                 let rel = err.path().map(|p| rel_path(root, p)).unwrap_or_default();
-                dump.skipped.push(Skipped { rel_path: rel, reason: printable(&err.to_string()) });
+                skip(&mut dump, &rel, walk_error(&err));
                 continue;
             }
         };
-        if !entry.file_type().is_file() {
+        let rel = rel_path(root, entry.path());
+        let file_type = entry.file_type();
+        if entry.path_is_symlink() && !points_inside(entry.path(), &inside) {
+            if file_type.is_dir() {
+                walker.skip_current_dir();
+            }
+            skip(&mut dump, &rel, "symbolic link to outside the dump, not followed".into());
+            continue;
+        }
+        if file_type.is_dir() {
+            continue;
+        }
+        if !file_type.is_file() {
+            skip(&mut dump, &rel, "not a regular file (a FIFO, socket or device)".into());
             continue;
         }
         if dump.sources.len() + dump.skipped.len() >= limits.max_files {
-            dump.skipped.push(Skipped {
-                rel_path: rel_path(root, entry.path()),
-                reason: format!(
-                    "more than {} files in the dump; the rest are not read",
-                    limits.max_files
-                ),
-            });
+            let reason =
+                format!("more than {} files in the dump; the rest are not read", limits.max_files);
+            skip(&mut dump, &rel, reason);
             break;
         }
-        let rel = rel_path(root, entry.path());
         let ns = rel.split_once('/').map(|(top, _)| top.to_string());
         read_one(&mut dump, entry.path(), rel, ns, limits);
     }
     Ok(dump)
 }
 
+/// Why the walk could not enter an entry, in the dump's terms rather than walkdir's.
+fn walk_error(err: &walkdir::Error) -> String {
+    let is_link =
+        err.path().and_then(|p| fs::symlink_metadata(p).ok()).is_some_and(|m| m.is_symlink());
+    match (err.loop_ancestor(), err.io_error()) {
+        (Some(_), _) => "symbolic link loop: it points to a folder that holds it".into(),
+        (None, Some(io)) if is_link => {
+            format!("broken symbolic link: {}", printable(&io.to_string()))
+        }
+        (None, Some(io)) => format!("cannot read: {}", printable(&io.to_string())),
+        (None, None) => printable(&err.to_string()),
+    }
+}
+
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
     name.to_string_lossy().starts_with('.')
+}
+
+fn points_inside(link: &Path, inside: &Path) -> bool {
+    fs::canonicalize(link).is_ok_and(|target| target.starts_with(inside))
 }
 
 fn rel_path(root: &Path, path: &Path) -> String {
@@ -190,29 +225,39 @@ fn rel_path(root: &Path, path: &Path) -> String {
     rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
 }
 
+/// Records a file that is not read; its name is made printable, as it comes from the dump.
+fn skip(dump: &mut Dump, rel: &str, reason: String) {
+    let rel_path = printable(rel);
+    debug!(file = %rel_path, %reason, "skipped");
+    dump.skipped.push(Skipped { rel_path, reason });
+}
+
 /// Reads, decodes and classifies one file, recording whatever goes wrong.
 fn read_one(dump: &mut Dump, path: &Path, rel: String, ns: Option<String>, limits: Limits) {
-    let skip = |dump: &mut Dump, reason: String| {
-        debug!(file = %rel, %reason, "skipped");
-        dump.skipped.push(Skipped { rel_path: printable(&rel), reason });
-    };
+    let shown = printable(&rel);
+    let max = limits.max_file_bytes;
+    // Metadata refuses a big file before any byte is read; the bounded read still stops at
+    // the limit when metadata does not tell the size (procfs) or the file grows meanwhile.
     let size = fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-    if size > limits.max_file_bytes {
-        let id = dump.sources.add(SourceFile::new(printable(&rel), path.into(), String::new()));
-        dump.problems.push(
-            Problem::error(
-                "netlint::discover::too-large",
-                Span::file_start(id),
-                format!("file is {size} bytes, above the limit of {} bytes", limits.max_file_bytes),
-            )
-            .with_help("a host dump file is normally far smaller; raise --max-file-size if this one is real"),
-        );
-        return;
-    }
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
+    let bytes = if size > max { Ok(None) } else { read_at_most(path, max) };
+    let bytes = match bytes {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => {
+            let found =
+                if size > max { format!("file is {size} bytes") } else { "file holds more".into() };
+            let id = dump.sources.add(SourceFile::new(shown, path.into(), String::new()));
+            dump.problems.push(
+                Problem::error(
+                    "netlint::discover::too-large",
+                    Span::file_start(id),
+                    format!("{found}, above the limit of {max} bytes"),
+                )
+                .with_help("a host dump file is normally far smaller; raise --max-file-size if this one is real"),
+            );
+            return;
+        }
         Err(err) => {
-            let id = dump.sources.add(SourceFile::new(printable(&rel), path.into(), String::new()));
+            let id = dump.sources.add(SourceFile::new(shown, path.into(), String::new()));
             dump.problems.push(Problem::error(
                 "netlint::discover::read",
                 Span::file_start(id),
@@ -221,18 +266,22 @@ fn read_one(dump: &mut Dump, path: &Path, rel: String, ns: Option<String>, limit
             return;
         }
     };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return skip(dump, "empty file".into());
-    }
     let decoded = decode(&bytes);
     let Some(text) = decoded.text else {
-        return skip(dump, "binary content, not the text output of a network tool".into());
+        return skip(dump, &rel, "binary content, not the text output of a network tool".into());
     };
+    if text.trim().is_empty() {
+        return skip(dump, &rel, "empty file".into());
+    }
+    // `ip -j` prints `[]` when there is nothing to list, which names no tool.
+    if text.split_whitespace().eq(["[]"]) || text.split_whitespace().eq(["[", "]"]) {
+        return skip(dump, &rel, "empty JSON array: no records, and no sign of the tool".into());
+    }
     let Some(format) = classify(&text) else {
-        return skip(dump, "content not recognised as the output of a supported tool".into());
+        return skip(dump, &rel, "content not recognised as the output of a supported tool".into());
     };
-    debug!(file = %rel, format = format.describe(), "classified");
-    let id = dump.sources.add(SourceFile::new(printable(&rel), path.into(), text));
+    debug!(file = %shown, format = format.describe(), "classified");
+    let id = dump.sources.add(SourceFile::new(shown, path.into(), text));
     if let Some(encoding) = decoded.note {
         dump.problems.push(Problem::note(
             "netlint::discover::encoding",
@@ -241,6 +290,29 @@ fn read_one(dump: &mut Dump, path: &Path, rel: String, ns: Option<String>, limit
         ));
     }
     dump.files.push(DumpFile { id, ns, format });
+}
+
+/// The bytes of a file, or `None` when it holds more than `max` bytes. Of a binary file
+/// only the head is read, which is enough to skip it: a core dump costs no more than a
+/// line of text.
+fn read_at_most(path: &Path, max: u64) -> std::io::Result<Option<Vec<u8>>> {
+    let limit = max.saturating_add(1);
+    let mut file = fs::File::open(path)?;
+    let mut bytes = Vec::new();
+    (&mut file).take(limit.min(HEAD as u64)).read_to_end(&mut bytes)?;
+    if !is_binary(&bytes) {
+        file.take(limit - bytes.len() as u64).read_to_end(&mut bytes)?;
+    }
+    Ok((bytes.len() as u64 <= max).then_some(bytes))
+}
+
+/// How many bytes at the start of a file tell whether it is binary.
+const HEAD: usize = 8192;
+
+/// A NUL in the head and no BOM: no network tool prints that (UTF-16 text has a BOM).
+fn is_binary(bytes: &[u8]) -> bool {
+    encoding_rs::Encoding::for_bom(bytes).is_none()
+        && bytes.get(..HEAD).unwrap_or(bytes).contains(&0)
 }
 
 struct Decoded {
@@ -256,8 +328,7 @@ fn decode(bytes: &[u8]) -> Decoded {
         let note = (encoding != encoding_rs::UTF_8).then_some(encoding.name());
         return Decoded { text: Some(text.into_owned()), note };
     }
-    let head = bytes.get(..8192).unwrap_or(bytes);
-    if head.contains(&0) {
+    if is_binary(bytes) {
         return Decoded { text: None, note: None };
     }
     match std::str::from_utf8(bytes) {
@@ -268,6 +339,20 @@ fn decode(bytes: &[u8]) -> Decoded {
         }
     }
 }
+
+/// The route types `ip route` prints before the destination.
+pub const ROUTE_TYPES: [&str; 10] = [
+    "unicast",
+    "local",
+    "broadcast",
+    "multicast",
+    "unreachable",
+    "prohibit",
+    "blackhole",
+    "throw",
+    "nat",
+    "anycast",
+];
 
 /// Recognises the tool that printed `text`, from its content alone.
 pub fn classify(text: &str) -> Option<Format> {
@@ -367,28 +452,18 @@ fn is_ss_line(line: &str) -> bool {
 }
 
 fn is_route_line(line: &str) -> bool {
-    const TYPES: [&str; 10] = [
-        "unicast",
-        "local",
-        "broadcast",
-        "multicast",
-        "unreachable",
-        "prohibit",
-        "blackhole",
-        "throw",
-        "nat",
-        "anycast",
-    ];
     let Some(first) = line.split_whitespace().next() else { return false };
+    // The address alone decides, so that a bad prefix (`10.0.0.0/33`) is reported by the
+    // parser instead of hiding the whole file.
+    let address = first.split_once('/').map_or(first, |(address, _)| address);
     let starts_like_route = first == "default"
-        || TYPES.contains(&first)
-        || first.parse::<ipnet::IpNet>().is_ok()
-        || first.parse::<std::net::IpAddr>().is_ok();
+        || ROUTE_TYPES.contains(&first)
+        || address.parse::<std::net::IpAddr>().is_ok();
     let continuation =
         line.starts_with(char::is_whitespace) && line.trim_start().starts_with("nexthop");
     continuation
         || (starts_like_route
-            && (line.contains(" dev ") || line.contains(" via ") || TYPES.contains(&first)))
+            && (line.contains(" dev ") || line.contains(" via ") || ROUTE_TYPES.contains(&first)))
 }
 
 #[cfg(test)]

@@ -3,8 +3,9 @@
 //! Order matters and is fixed: namespaces, interfaces (then masters, vxlan underlays and
 //! veth peers), routes, sockets, firewall rules, networks, then workloads, which refer to
 //! all of the above, and last the indexes. What cannot be resolved with certainty (a veth
-//! whose peer was not captured, one interface name defined twice in one namespace) becomes
-//! a note rather than a guess.
+//! whose peer was not captured or could be one of several, one interface name defined twice
+//! in one namespace, a folder that no container or VM of the dump claims) becomes a note
+//! rather than a guess.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
@@ -15,7 +16,7 @@ use crate::discover::{Dump, Format};
 use crate::model::*;
 use crate::parse::{Content, ParsedFile, docker, ip_link, ip_route, iptables, libvirt, ss};
 use crate::problem::{Parsed, Problem};
-use crate::source::printable;
+use crate::source::{FileId, Span, printable};
 
 const CODE: &str = "netlint::lower";
 
@@ -32,6 +33,7 @@ pub fn lower(dump: &Dump, parsed: Vec<Parsed<ParsedFile>>) -> (Model, Vec<Proble
     for p in parsed {
         lw.problems.extend(p.problems);
         let ns = lw.namespace(p.value.ns.as_deref());
+        lw.first_file.entry(ns).or_insert(p.value.file);
         lw.model.coverage.n_files += 1;
         *lw.model.coverage.files_by_kind.entry(p.value.format.describe()).or_default() += 1;
         if let Some(content) = p.value.content {
@@ -83,6 +85,13 @@ struct Lowering {
     link_source: HashMap<(NsIdx, String), Format>,
     /// Routes already lowered: (ns, dst, type, gateway, dev, table).
     seen_routes: HashSet<RouteKey>,
+    /// Namespace folders named after a container id prefix, built on first need.
+    ns_by_id_prefix: Option<HashMap<String, NsIdx>>,
+    /// The first file read in each namespace, where notes about its folder point.
+    first_file: HashMap<NsIdx, FileId>,
+    /// The sources that name workloads and were in the dump (`docker inspect`, `virsh
+    /// dumpxml`), for the note on a folder that none of them claims.
+    claimants: BTreeSet<&'static str>,
 }
 
 impl Lowering {
@@ -201,6 +210,7 @@ impl Lowering {
             }
         }
         let mut pairs = Vec::new();
+        let mut chosen: HashMap<IfIdx, Option<IfIdx>> = HashMap::new();
         for (idx, iface) in self.model.interfaces.iter().enumerate() {
             let is_veth_like = iface.kind.as_deref().is_none_or(|k| k == "veth");
             let (Some(ifindex), Some(link)) = (iface.ifindex, iface.link.index) else { continue };
@@ -236,6 +246,7 @@ impl Lowering {
                     candidates = named;
                 }
             }
+            chosen.insert(idx, candidates.first().copied().filter(|_| candidates.len() == 1));
             match candidates.as_slice() {
                 [peer] => pairs.push((idx, *peer)),
                 [] => {
@@ -255,20 +266,36 @@ impl Lowering {
                         CODE,
                         iface.span,
                         format!(
-                            "veth `{}` could pair with {} interfaces of other namespaces; it is left unpaired",
+                            "veth `{}` could pair with {}; it is left unpaired",
                             printable(&iface.ifname),
-                            many.len()
+                            self.describe_ifaces(many)
                         ),
                     )
                     .with_help("capture `ip -j -d link` so the peer's namespace is named, or one host per dump"),
                 ),
             }
         }
+        // A pair holds only if the other end, when it looked, found this one alone: an end
+        // that saw several candidates pairs with none of them, from either side.
+        pairs.retain(|(a, b)| chosen.get(b).is_none_or(|peer| *peer == Some(*a)));
         for (a, b) in pairs {
             if let Some(iface) = self.model.interfaces.get_mut(a) {
                 iface.peer = Some(b);
             }
         }
+    }
+
+    /// "`eth0` in `c1` or `eth0` in `c1-copy`", for notes.
+    fn describe_ifaces(&self, ifaces: &[IfIdx]) -> String {
+        let names: Vec<String> = ifaces
+            .iter()
+            .filter_map(|&idx| self.model.interfaces.get(idx))
+            .map(|iface| {
+                let ns = self.model.namespaces.get(iface.ns).map(Namespace::display);
+                format!("`{}` in `{}`", printable(&iface.ifname), ns.unwrap_or_default())
+            })
+            .collect();
+        names.join(" or ")
     }
 
     fn routes(&mut self, ns: NsIdx, routes: Vec<ip_route::RawRoute>) {
@@ -472,14 +499,22 @@ impl Lowering {
     /// The namespace captured for a workload: a folder named after it, or after a prefix
     /// of its id as `docker ps` prints it.
     fn ns_for(&mut self, name: &str, id: &str, kind: NsKind) -> Option<NsIdx> {
-        let idx = self.model.index.ns_by_name.get(name).copied().or_else(|| {
-            self.model
-                .index
-                .ns_by_name
-                .iter()
-                .find(|(folder, _)| folder.len() >= 12 && id.starts_with(folder.as_str()))
-                .map(|(_, &i)| i)
-        })?;
+        let idx = match self.model.index.ns_by_name.get(name) {
+            Some(&idx) => idx,
+            None => {
+                // Folders named after an id prefix (12 characters or more, as `docker ps`
+                // prints ids): a map built once, then each longer prefix of the id looked up.
+                let by_prefix = self.ns_by_id_prefix.get_or_insert_with(|| {
+                    let index = &self.model.index.ns_by_name;
+                    index
+                        .iter()
+                        .filter(|(f, _)| f.len() >= 12)
+                        .map(|(f, &i)| (f.clone(), i))
+                        .collect()
+                });
+                (12..=id.len()).rev().find_map(|n| by_prefix.get(id.get(..n)?).copied())?
+            }
+        };
         if let Some(ns) = self.model.namespaces.get_mut(idx) {
             ns.kind = kind;
         }
@@ -504,6 +539,7 @@ impl Lowering {
 
     fn container(&mut self, raw: docker::RawContainer) {
         self.model.coverage.inputs.insert(Input::Docker);
+        self.claimants.insert("container of `docker inspect`");
         let mode = raw.network_mode.as_ref().map(|m| m.value.as_str()).unwrap_or("default");
         let ns = if mode == "host" {
             Some(HOST_NS)
@@ -528,11 +564,13 @@ impl Lowering {
             });
         }
         let idx = self.model.workloads.len();
+        let first_binding = self.model.port_bindings.len();
         for list in [&raw.port_bindings, &raw.ports] {
             let active = std::ptr::eq(list, &raw.ports);
             for b in list {
                 let Some(proto) = Proto::parse(&b.proto) else { continue };
-                let existing = self.model.port_bindings.iter_mut().find(|p| {
+                let own = self.model.port_bindings.get_mut(first_binding..).unwrap_or_default();
+                let existing = own.iter_mut().find(|p| {
                     p.workload == idx
                         && p.proto == proto
                         && p.container_port == b.container_port
@@ -568,6 +606,7 @@ impl Lowering {
 
     fn domain(&mut self, raw: libvirt::RawDomain) {
         self.model.coverage.inputs.insert(Input::Libvirt);
+        self.claimants.insert("domain of `virsh dumpxml`");
         let ns = self.ns_for(&raw.name, "", NsKind::Vm);
         let nics =
             raw.interfaces
@@ -624,9 +663,14 @@ impl Lowering {
     }
 
     /// Every captured namespace that no container or VM claimed is a workload of its own;
-    /// its NICs are its veths whose peer sits in the host.
+    /// its NICs are its veths whose peer sits in the host. Where the dump names containers
+    /// or VMs, such a folder may be a misnamed one, so a note says how it was read.
     fn netns_workloads(&mut self) {
         let claimed: BTreeSet<NsIdx> = self.model.workloads.iter().filter_map(|w| w.ns).collect();
+        let mut ifaces_by_ns: HashMap<NsIdx, Vec<IfIdx>> = HashMap::new();
+        for (idx, iface) in self.model.interfaces.iter().enumerate() {
+            ifaces_by_ns.entry(iface.ns).or_default().push(idx);
+        }
         for ns in 1..self.model.namespaces.len() {
             if claimed.contains(&ns) {
                 continue;
@@ -634,9 +678,26 @@ impl Lowering {
             let Some(name) = self.model.namespaces.get(ns).and_then(|n| n.name.clone()) else {
                 continue;
             };
+            if !self.claimants.is_empty() {
+                let file = self.first_file.get(&ns).copied().unwrap_or_default();
+                let claimants: Vec<&str> = self.claimants.iter().copied().collect();
+                self.problems.push(
+                    Problem::note(
+                        CODE,
+                        Span::file_start(file),
+                        format!(
+                            "folder `{}` matches no {}; it is read as a bare network namespace",
+                            printable(&name),
+                            claimants.join(" and no ")
+                        ),
+                    )
+                    .with_help("name the folder after the container or VM (or, for a container, the first 12 or more characters of its id)"),
+                );
+            }
             let mut nics = Vec::new();
             let mut span = None;
-            for (idx, iface) in self.model.interfaces.iter().enumerate().filter(|(_, i)| i.ns == ns)
+            let own = ifaces_by_ns.get(&ns).map(Vec::as_slice).unwrap_or_default();
+            for (idx, iface) in own.iter().filter_map(|&i| Some((i, self.model.interfaces.get(i)?)))
             {
                 let Some(peer) = iface
                     .peer
@@ -667,10 +728,8 @@ impl Lowering {
                 });
             }
             let span = span.unwrap_or_else(|| {
-                self.model
-                    .interfaces
-                    .iter()
-                    .find(|i| i.ns == ns)
+                own.first()
+                    .and_then(|&i| self.model.interfaces.get(i))
                     .map(|i| i.span)
                     .unwrap_or_default()
             });

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 use ipnet::IpNet;
 use serde::Serialize;
 
-use crate::source::Span;
+use crate::source::{Span, printable};
 
 /// Index into [`Model::namespaces`]; 0 is the host's own namespace.
 pub type NsIdx = usize;
@@ -114,10 +114,10 @@ pub struct Namespace {
 }
 
 impl Namespace {
-    /// A name for messages.
+    /// A name for messages, made printable: folder names come from the dump.
     pub fn display(&self) -> String {
         match &self.name {
-            Some(name) => name.clone(),
+            Some(name) => printable(name),
             None => "host".to_string(),
         }
     }

@@ -4,8 +4,9 @@
 //! decoded text of that file. `Sources` owns the texts, and turns a span into a 1-based line
 //! and column for machine formats and editors.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Index of a file in [`Sources`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -35,6 +36,14 @@ impl Span {
         Span { file, start: 0, end: 0 }
     }
 
+    /// The last character of `text` that is not whitespace (the start of the file when there
+    /// is none): where a file that was cut short visibly ends.
+    pub fn at_end(file: FileId, text: &str) -> Self {
+        let trimmed = text.trim_end();
+        let last = trimmed.chars().next_back().map_or(0, char::len_utf8);
+        Span::new(file, trimmed.len() - last, trimmed.len())
+    }
+
     /// The byte range, for miette.
     pub fn range(&self) -> std::ops::Range<usize> {
         self.start as usize..self.end as usize
@@ -53,6 +62,8 @@ pub struct SourceFile {
     pub text: Arc<str>,
     /// Byte offset of the start of every line, for line/column lookups.
     line_starts: Vec<u32>,
+    /// The text as excerpts show it, made on first use (see [`SourceFile::shown_text`]).
+    shown: OnceLock<Arc<str>>,
 }
 
 impl SourceFile {
@@ -62,7 +73,18 @@ impl SourceFile {
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
             .collect();
-        SourceFile { rel_path, path, text: Arc::from(text), line_starts }
+        SourceFile { rel_path, path, text: Arc::from(text), line_starts, shown: OnceLock::new() }
+    }
+
+    /// The text as a diagnostic's excerpt shows it: the same bytes, except that control
+    /// characters are made visible (see [`visible`]), so a file cannot drive the terminal.
+    /// Spans into [`SourceFile::text`] fit it unchanged.
+    pub fn shown_text(&self) -> Arc<str> {
+        let shown = self.shown.get_or_init(|| match visible(&self.text) {
+            Cow::Borrowed(_) => self.text.clone(),
+            Cow::Owned(text) => Arc::from(text),
+        });
+        shown.clone()
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -140,13 +162,46 @@ pub fn printable(value: &str) -> String {
             out.push('…');
             break;
         }
-        if c.is_control() || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}') {
+        if is_hostile(c) {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Makes a whole file safe to show in an excerpt without moving any byte: each hostile
+/// character becomes a visible one of the same UTF-8 length (`?`, `¿` or `�`), so spans and
+/// columns stay true. Line ends (`\n`, `\r\n`) and tabs are kept, since the excerpt is
+/// laid out by line.
+pub fn visible(text: &str) -> Cow<'_, str> {
+    let keep = |(i, c): (usize, char)| {
+        !is_hostile(c)
+            || c == '\n'
+            || c == '\t'
+            || (c == '\r' && text.get(i..).is_some_and(|t| t.starts_with("\r\n")))
+    };
+    if text.char_indices().all(keep) {
+        return Cow::Borrowed(text);
+    }
+    let shown = text
+        .char_indices()
+        .map(|(i, c)| match c.len_utf8() {
+            _ if keep((i, c)) => c,
+            1 => '?',
+            2 => '¿',
+            _ => '\u{fffd}',
+        })
+        .collect();
+    Cow::Owned(shown)
+}
+
+/// Characters that move the cursor, change colours or reorder text on a terminal: C0 and C1
+/// controls, zero-width marks and the bidirectional overrides and isolates ("Trojan Source").
+pub fn is_hostile(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -172,5 +227,21 @@ mod tests {
     #[test]
     fn printable_escapes_terminal_sequences() {
         assert_eq!(printable("eth0\u{1b}[31m\n"), "eth0\\u{1b}[31m\\u{a}");
+    }
+
+    #[test]
+    fn at_end_is_the_last_character_that_is_not_white_space() {
+        let span = Span::at_end(FileId(0), "[{\"a\": \"é\n  ");
+        assert_eq!((span.start, span.end), (8, 10), "the two bytes of `é`");
+        assert_eq!(Span::at_end(FileId(0), " \n"), Span::file_start(FileId(0)));
+    }
+
+    #[test]
+    fn visible_keeps_every_byte_offset() {
+        let text = "a\u{1b}[2J\rb\u{85}c\u{202e}d\r\n\te\n";
+        let shown = visible(text);
+        assert_eq!(shown, "a?[2J?b¿c\u{fffd}d\r\n\te\n");
+        assert_eq!(shown.len(), text.len());
+        assert!(matches!(visible("plain\r\ntext\n"), Cow::Borrowed(_)));
     }
 }

@@ -23,7 +23,8 @@ pub fn with_snapshots(f: impl FnOnce()) {
     settings.bind(f);
 }
 
-fn regex_escape(text: &str) -> String {
+/// Escapes `text` for use as a literal in an insta filter (a regex).
+pub fn regex_escape(text: &str) -> String {
     text.chars()
         .flat_map(|c| if "\\.+*?()|[]{}^$".contains(c) { vec!['\\', c] } else { vec![c] })
         .collect()

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::{Counts, RenderContext, location};
 use crate::Report;
-use crate::source::Span;
+use crate::source::{Span, is_hostile};
 
 #[derive(Serialize)]
 struct Output<'a> {
@@ -152,7 +152,22 @@ pub fn render_json(report: &Report, ctx: &RenderContext<'_>) -> String {
         },
     };
     // Serializing plain structs of strings and numbers cannot fail.
-    let mut text = serde_json::to_string_pretty(&output).unwrap_or_default();
+    let mut text = escape_hostile(&serde_json::to_string_pretty(&output).unwrap_or_default());
     text.push('\n');
     text
+}
+
+/// serde_json escapes only C0 controls; DEL, C1 controls and bidi marks from input values
+/// are escaped too (`\u009b`), which keeps the JSON value and makes the report safe to
+/// print. Outside strings the report holds no control character but its line ends.
+fn escape_hostile(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c != '\n' && is_hostile(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

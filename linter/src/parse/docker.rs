@@ -220,19 +220,49 @@ fn port_map(obj: &Obj<'_, '_>, p: &mut Vec<Problem>) -> Vec<RawPortBinding> {
 }
 
 fn endpoint(name: &str, obj: &Obj<'_, '_>, span: Span, p: &mut Vec<Problem>) -> RawEndpoint {
-    let net = |addr: Option<String>, prefix: Option<u8>| -> Option<IpNet> {
-        let addr: IpAddr = addr.filter(|a| !a.is_empty())?.parse().ok()?;
-        IpNet::new(addr, prefix.unwrap_or(if addr.is_ipv4() { 32 } else { 128 })).ok()
-    };
     RawEndpoint {
         network: name.to_string(),
         network_id: obj.str("NetworkID", p),
-        ipv4: net(obj.str("IPAddress", p), obj.uint("IPPrefixLen", p)),
+        ipv4: endpoint_net(obj, "IPAddress", "IPPrefixLen", p),
         gateway: obj.str("Gateway", p).and_then(|g| g.parse().ok()),
-        ipv6: net(obj.str("GlobalIPv6Address", p), obj.uint("GlobalIPv6PrefixLen", p)),
+        ipv6: endpoint_net(obj, "GlobalIPv6Address", "GlobalIPv6PrefixLen", p),
         mac: obj.str("MacAddress", p).filter(|m| !m.is_empty()),
         span,
     }
+}
+
+/// An endpoint address with its prefix length; Docker prints `""` when there is none.
+fn endpoint_net(
+    obj: &Obj<'_, '_>,
+    addr_key: &str,
+    prefix_key: &str,
+    p: &mut Vec<Problem>,
+) -> Option<IpNet> {
+    let addr = obj.str(addr_key, p).filter(|a| !a.is_empty())?;
+    let prefix: Option<u8> = obj.uint(prefix_key, p);
+    let net = addr
+        .parse::<IpAddr>()
+        .ok()
+        .and_then(|ip| IpNet::new(ip, prefix.unwrap_or(if ip.is_ipv4() { 32 } else { 128 })).ok());
+    if net.is_none() {
+        // Point at what is wrong: the prefix length when the address itself reads.
+        let problem = match (addr.parse::<IpAddr>(), prefix) {
+            (Ok(_), Some(prefix)) => Problem::error(
+                CODE,
+                obj.key_span(prefix_key),
+                format!("`{prefix_key}` {prefix} is too long for `{}`", printable(&addr)),
+            )
+            .with_help("expected a prefix length of at most 32 (IPv4) or 128 (IPv6)"),
+            _ => Problem::error(
+                CODE,
+                obj.key_span(addr_key),
+                format!("invalid address `{}` in `{addr_key}`", printable(&addr)),
+            )
+            .with_help("expected an IPv4 or IPv6 address"),
+        };
+        p.push(problem);
+    }
+    net
 }
 
 /// Reads `docker network inspect`.

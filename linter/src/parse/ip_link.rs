@@ -147,10 +147,12 @@ fn addr_from_json(
     match make_net(&local, prefix) {
         Some(net) => Some(Spanned::new(net, obj.key_span("local"))),
         None => {
+            // Point at what is wrong: the prefix when the address itself reads.
+            let key = if local.parse::<IpAddr>().is_ok() { "prefixlen" } else { "local" };
             problems.push(
                 Problem::error(
                     CODE,
-                    obj.key_span("local"),
+                    obj.key_span(key),
                     format!("invalid address `{}/{prefix}`", printable(&local)),
                 )
                 .with_help(
@@ -177,7 +179,7 @@ pub fn parse_text(file: FileId, text: &str) -> Parsed<Vec<RawLink>> {
         }
         let span = Span::new(file, offset, offset + line.len());
         if !line.starts_with(char::is_whitespace) {
-            match header(file, offset, line) {
+            match header(file, offset, line, &mut problems) {
                 Some(link) => {
                     links.push(link);
                     line_no_in_block = 0;
@@ -209,7 +211,7 @@ pub fn parse_text(file: FileId, text: &str) -> Parsed<Vec<RawLink>> {
 }
 
 /// `5: veth-c1@if2: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue master lab0 …`
-fn header(file: FileId, offset: usize, line: &str) -> Option<RawLink> {
+fn header(file: FileId, offset: usize, line: &str, problems: &mut Vec<Problem>) -> Option<RawLink> {
     let (index, rest) = line.split_once(": ")?;
     let (name_part, rest) = rest.split_once(": ")?;
     let rest = rest.strip_prefix('<')?;
@@ -233,7 +235,13 @@ fn header(file: FileId, offset: usize, line: &str) -> Option<RawLink> {
     for (key, value, start, end) in pairs(attrs) {
         let span = Span::new(file, attrs_offset + start, attrs_offset + end);
         match key {
-            "mtu" => link.mtu = value.parse().ok().map(|m| Spanned::new(m, span)),
+            "mtu" => match value.parse() {
+                Ok(mtu) => link.mtu = Some(Spanned::new(mtu, span)),
+                Err(_) => problems.push(
+                    Problem::error(CODE, span, format!("invalid MTU `{}`", printable(value)))
+                        .with_help("expected `mtu N` with N a whole number from 0 to 4294967295"),
+                ),
+            },
             "master" => link.master = Some(Spanned::new(value.to_string(), span)),
             "state" => link.state = Some(value.to_string()),
             _ => {}
@@ -280,10 +288,13 @@ fn detail(link: &mut RawLink, line: &str, span: Span, n: usize, problems: &mut V
         // Point-to-point addresses print as `inet 10.0.0.1 peer 10.0.0.2/32`.
         let cidr = if words.get(2) == Some(&"peer") { words.get(3).unwrap_or(cidr) } else { cidr };
         let local = words.get(1).copied().unwrap_or_default();
-        let prefix = cidr.split_once('/').and_then(|(_, p)| p.parse::<u8>().ok());
         let addr = local.split_once('/').map(|(a, _)| a).unwrap_or(local);
-        let default_prefix = if first == "inet" { 32 } else { 128 };
-        match make_net(addr, prefix.unwrap_or(default_prefix)) {
+        // `ip` prints no prefix for a host address; a prefix that is not a number is bad.
+        let prefix = match cidr.split_once('/') {
+            Some((_, prefix)) => prefix.parse::<u8>().ok(),
+            None => Some(if first == "inet" { 32 } else { 128 }),
+        };
+        match prefix.and_then(|prefix| make_net(addr, prefix)) {
             Some(net) => link.addrs.push(Spanned::new(net, span)),
             None => problems.push(
                 Problem::error(CODE, span, format!("invalid address `{}`", printable(cidr)))

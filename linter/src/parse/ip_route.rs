@@ -11,6 +11,7 @@ use ipnet::IpNet;
 use jsonc_parser::ast::Value;
 
 use super::json::{self, Obj, span_of};
+use crate::discover::ROUTE_TYPES;
 use crate::problem::{Parsed, Problem};
 use crate::source::{FileId, Span, lines_with_offsets, printable};
 
@@ -140,19 +141,6 @@ fn parse_dst(dst: &str, gateway: Option<IpAddr>) -> Option<RouteDst> {
     dst.parse::<IpAddr>().ok().map(|addr| RouteDst::Net(IpNet::from(addr)))
 }
 
-const TYPES: [&str; 10] = [
-    "unicast",
-    "local",
-    "broadcast",
-    "multicast",
-    "unreachable",
-    "prohibit",
-    "blackhole",
-    "throw",
-    "nat",
-    "anycast",
-];
-
 /// Reads the text of `ip [-6] route show [table all]`.
 pub fn parse_text(file: FileId, text: &str) -> Parsed<Vec<RawRoute>> {
     let mut problems = Vec::new();
@@ -172,7 +160,7 @@ pub fn parse_text(file: FileId, text: &str) -> Parsed<Vec<RawRoute>> {
             continue;
         }
         let (route_type, rest) = match words.first() {
-            Some(first) if TYPES.contains(first) => {
+            Some(first) if ROUTE_TYPES.contains(first) => {
                 (first.to_string(), words.get(1..).unwrap_or(&[]))
             }
             _ => ("unicast".to_string(), &words[..]),

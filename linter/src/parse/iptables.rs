@@ -136,7 +136,7 @@ pub fn parse(file: FileId, text: &str) -> Parsed<RawRuleset> {
         }
     }
     if table.is_some() {
-        let end = Span::new(file, text.len(), text.len());
+        let end = Span::at_end(file, text);
         problems.push(
             Problem::error(CODE, end, "the last table has no `COMMIT`; the file may be cut short")
                 .with_help("expected `COMMIT` after the last rule of each table"),
@@ -243,7 +243,7 @@ fn parse_rule(file: FileId, offset: usize, line: &str, table: &str) -> Result<Ra
             "-i" | "--in-interface" => rule.in_if = Some(m(need(value_str)?)),
             "-o" | "--out-interface" => rule.out_if = Some(m(need(value_str)?)),
             "--dport" | "--dports" | "--destination-port" | "--destination-ports" => {
-                rule.dport = Some(m(need(value_str)?));
+                rule.dport = Some(m(port_list(need(value_str)?, span)?));
             }
             "--dst-type" => rule.dst_type = Some(m(need(value_str)?)),
             "--ctstate" | "--state" => rule.ctstate = value_str,
@@ -277,6 +277,21 @@ fn net_match(value: String, negated: bool, span: Span) -> Result<Match<IpNet>, P
                 "expected ADDRESS[/PREFIX] with a prefix of at most 32 (IPv4) or 128 (IPv6)",
             )),
     }
+}
+
+/// `80`, `8000:8100` or, with `-m multiport`, `80,443,8000:8100`, every port 0 to 65535.
+fn port_list(value: String, span: Span) -> Result<String, Problem> {
+    let is_port = |port: &str| port.parse::<u16>().is_ok();
+    let valid = value.split(',').all(|part| {
+        let (first, last) = part.split_once(':').unwrap_or((part, part));
+        is_port(first) && is_port(last)
+    });
+    if valid {
+        return Ok(value);
+    }
+    Err(Problem::error(CODE, span, format!("invalid port `{}`", printable(&value))).with_help(
+        "expected PORT, FIRST:LAST or a comma-separated list of them, each from 0 to 65535",
+    ))
 }
 
 fn not_a_rule(span: Span, line: &str) -> Problem {

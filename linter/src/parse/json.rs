@@ -7,7 +7,8 @@
 
 use jsonc_parser::ast::{Array, Object, ObjectProp, Value};
 use jsonc_parser::common::Ranged;
-use jsonc_parser::{CollectOptions, ParseOptions};
+use jsonc_parser::errors::ParseErrorKind;
+use jsonc_parser::{CollectOptions, ParseOptions, ParseStringErrorKind};
 
 use crate::problem::Problem;
 use crate::source::{FileId, Span, printable};
@@ -19,6 +20,8 @@ pub fn parse<'a>(
     code: &'static str,
     what: &str,
 ) -> Result<Option<Value<'a>>, Problem> {
+    // Strict JSON, as `ip -j` and `docker inspect` print it: every leniency is named and
+    // off, so a new one in jsonc-parser fails to compile here instead of slipping in.
     let options = ParseOptions {
         allow_comments: false,
         allow_loose_object_property_names: false,
@@ -28,26 +31,66 @@ pub fn parse<'a>(
         allow_hexadecimal_numbers: false,
         allow_unary_plus_numbers: false,
         allow_bare_decimal_point_numbers: false,
-        ..ParseOptions::default()
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
     };
     jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &options).map(|r| r.value).map_err(
         |err| {
             let range = err.range();
-            let found = if range.start >= text.len() {
-                "the end of the file".to_string()
+            let kind = err.kind().to_string();
+            let kind = lowercase_first(&kind);
+            let end = Span::at_end(file, text);
+            // An unterminated array, object, string or comment runs to the end of the file,
+            // where something is missing: point there, and say where it was opened.
+            let (span, message) = if is_unterminated(err.kind()) {
+                let (line, column) = line_col(text, range.start);
+                let opened = format!("opened at line {line}, column {column}");
+                (end, format!("invalid JSON: {kind} ({opened}), at the end of the file"))
+            } else if range.start >= text.len() {
+                (end, format!("invalid JSON: {kind}, at the end of the file"))
             } else {
-                "this".to_string()
+                // An empty range marks a position: show the character there.
+                let rest = text.get(range.start..).unwrap_or("");
+                let next_char = rest.get(..rest.chars().next().map_or(0, char::len_utf8));
+                let found = text.get(range.start..range.end).filter(|f| !f.is_empty());
+                let found = found.or(next_char).unwrap_or("");
+                let span = Span::new(file, range.start, range.start + found.len());
+                (span, format!("invalid JSON: {kind}, found `{}`", printable(found)))
             };
-            Problem::error(
-                code,
-                Span::new(file, range.start, range.end),
-                format!("invalid JSON: {}, at {found}", err.kind()),
-            )
-            .with_help(format!(
-                "expected the complete JSON output of `{what}`; was the file cut short?"
-            ))
+            let help = match err.kind() {
+                ParseErrorKind::NestingDepthExceeded => {
+                    format!("expected the JSON output of `{what}`, which nests a few levels deep")
+                }
+                _ => format!(
+                    "expected the complete JSON output of `{what}`; was the file cut short?"
+                ),
+            };
+            Problem::error(code, span, message).with_help(help)
         },
     )
+}
+
+fn is_unterminated(kind: &ParseErrorKind) -> bool {
+    matches!(
+        kind,
+        ParseErrorKind::UnterminatedArray
+            | ParseErrorKind::UnterminatedObject
+            | ParseErrorKind::UnterminatedCommentBlock
+            | ParseErrorKind::String(ParseStringErrorKind::UnterminatedStringLiteral)
+    )
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_lowercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// 1-based line and column (in characters) of a byte offset, for messages.
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = text.get(..offset).unwrap_or(text);
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column = before.get(line_start..).map_or(0, |l| l.chars().count());
+    (before.matches('\n').count() + 1, column + 1)
 }
 
 /// The span of any AST node.

@@ -167,12 +167,21 @@ fn child<'a, 'i>(node: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
 
 fn parse_xml<'a>(file: FileId, text: &'a str, what: &str) -> Result<Document<'a>, Problem> {
     Document::parse(text).map_err(|err| {
-        let pos = err.pos();
-        let offset = offset_of(text, pos.row, pos.col);
-        Problem::error(CODE, Span::new(file, offset, offset), format!("invalid XML: {err}"))
-            .with_help(format!(
-                "expected the complete XML printed by `{what}`; was the file cut short?"
-            ))
+        // roxmltree places an unclosed root at 1:1; what was found is the end of the file.
+        let (span, found) = match err {
+            roxmltree::Error::UnclosedRootNode => {
+                (Span::at_end(file, text), ", at the end of the file")
+            }
+            _ => {
+                let offset = offset_of(text, err.pos().row, err.pos().col);
+                (Span::new(file, offset, offset), "")
+            }
+        };
+        // roxmltree quotes the character it met, which may be a control character.
+        let err = printable(&err.to_string());
+        Problem::error(CODE, span, format!("invalid XML: {err}{found}")).with_help(format!(
+            "expected the complete XML printed by `{what}`; was the file cut short?"
+        ))
     })
 }
 
