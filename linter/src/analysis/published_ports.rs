@@ -127,37 +127,43 @@ pub fn published_ports(model: &Model) -> Vec<PortChain> {
         let Some(workload) = model.workloads.get(binding.workload) else { continue };
         let addrs: Vec<IpAddr> =
             workload.nics.iter().flat_map(|n| n.addrs.iter().map(|a| a.addr())).collect();
-        let joined = addrs
+        // One binding can be implemented by several DNAT rules (IPv4 and IPv6 for a
+        // binding on every address); it joins each of them.
+        let joined: Vec<usize> = addrs
             .iter()
             .filter_map(|&addr| by_target.get(&(binding.proto, addr, binding.container_port)))
             .flatten()
             .copied()
-            .find(|&idx| {
+            .filter(|&idx| {
                 chains.get(idx).is_some_and(|c| {
                     c.binding.is_none()
                         && (binding.host_port.is_none() || c.host_port == binding.host_port)
+                        && binding.host_ip.is_none_or(|ip| ip.is_ipv4() == c.target_addr.is_ipv4())
                 })
-            });
-        match joined.and_then(|idx| chains.get_mut(idx)) {
-            Some(chain) => chain.binding = Some(binding.span),
-            None => {
-                let Some(&target_addr) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first())
-                else {
-                    continue;
-                };
-                let chain = new_chain(
-                    model,
-                    binding.proto,
-                    binding.host_ip,
-                    binding.host_port,
-                    target_addr,
-                    binding.container_port,
-                    None,
-                    Some(binding.span),
-                );
-                chains.push(chain);
+            })
+            .collect();
+        if !joined.is_empty() {
+            for idx in joined {
+                if let Some(chain) = chains.get_mut(idx) {
+                    chain.binding = Some(binding.span);
+                }
             }
+            continue;
         }
+        let Some(&target_addr) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) else {
+            continue;
+        };
+        let chain = new_chain(
+            model,
+            binding.proto,
+            binding.host_ip,
+            binding.host_port,
+            target_addr,
+            binding.container_port,
+            None,
+            Some(binding.span),
+        );
+        chains.push(chain);
     }
     chains
 }
