@@ -102,7 +102,11 @@ fn generate(root: &Path) {
     write(root, "docker-inspect.json", &serde_json::Value::Array(containers).to_string());
     write(root, "docker-network-inspect.json", &network.to_string());
     write(root, "ip-j-d-link.json", &serde_json::Value::Array(links).to_string());
-    write(root, "ip-j-addr.json", &serde_json::Value::Array(std::mem::take(&mut addrs)).to_string());
+    write(
+        root,
+        "ip-j-addr.json",
+        &serde_json::Value::Array(std::mem::take(&mut addrs)).to_string(),
+    );
     write(root, "ip-j-route.json", &json!([{"dst": "default", "gateway": "203.0.113.1", "dev": "eth0", "flags": []},
         {"dst": "172.16.0.0/12", "dev": "docker0", "protocol": "kernel", "scope": "link", "flags": []}]).to_string());
     write(root, "iptables-save.txt", &nat);
