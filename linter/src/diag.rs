@@ -14,7 +14,7 @@ use miette::{
 
 use crate::engine::{Finding, RuleSet, Severity};
 use crate::problem::{Problem, ProblemLevel};
-use crate::source::{FileId, Sources};
+use crate::source::{FileId, Sources, Span};
 
 /// A diagnostic ready for miette to render.
 #[derive(Debug)]
@@ -38,7 +38,8 @@ impl std::error::Error for Rendered {}
 
 impl Diagnostic for Rendered {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
-        Some(Box::new(&self.code))
+        // A related excerpt has no code, and an empty one would print as a blank header.
+        (!self.code.is_empty()).then(|| Box::new(&self.code) as Box<dyn std::fmt::Display>)
     }
 
     fn severity(&self) -> Option<miette::Severity> {
@@ -127,20 +128,15 @@ fn severity(severity: Severity) -> miette::Severity {
     }
 }
 
-/// A finding as a diagnostic, with a related diagnostic for each further file it names.
+/// A finding as a diagnostic: the excerpt around its first label, then a related
+/// diagnostic ("see also") for each further excerpt, in the order the rule lists its labels.
 pub fn render_finding(finding: &Finding, rules: &RuleSet, sources: &Sources) -> Rendered {
     let rule = &rules.rules[finding.rule].file;
-    let mut files: Vec<FileId> = Vec::new();
-    for (span, _) in &finding.labels {
-        if !files.contains(&span.file) {
-            files.push(span.file);
-        }
-    }
-    let labels_in = |file: FileId| -> Vec<LabeledSpan> {
-        finding
-            .labels
+    let spans: Vec<Span> = finding.labels.iter().map(|(span, _)| *span).collect();
+    let labels_of = |group: &[usize]| -> Vec<LabeledSpan> {
+        group
             .iter()
-            .filter(|(span, _)| span.file == file)
+            .filter_map(|&i| finding.labels.get(i))
             .map(|(span, text)| {
                 LabeledSpan::new(
                     (!text.is_empty()).then(|| text.clone()),
@@ -150,16 +146,17 @@ pub fn render_finding(finding: &Finding, rules: &RuleSet, sources: &Sources) -> 
             })
             .collect()
     };
-    let mut files = files.into_iter();
-    let primary = files.next();
-    let related = files
-        .map(|file| Rendered {
+
+    let mut groups = excerpt_groups(&spans, sources).into_iter();
+    let primary = groups.next();
+    let related = groups
+        .map(|(file, group)| Rendered {
             code: String::new(),
             message: format!("see also `{}`", sources.get(file).rel_path),
             severity: miette::Severity::Advice,
             help: None,
             source: Some(named_source(sources, file)),
-            labels: labels_in(file),
+            labels: labels_of(&group),
             related: Vec::new(),
         })
         .collect();
@@ -168,10 +165,48 @@ pub fn render_finding(finding: &Finding, rules: &RuleSet, sources: &Sources) -> 
         message: finding.message.clone(),
         severity: severity(finding.severity),
         help: Some(finding.help.clone()),
-        source: primary.map(|f| named_source(sources, f)),
-        labels: primary.map(labels_in).unwrap_or_default(),
+        source: primary.as_ref().map(|(file, _)| named_source(sources, *file)),
+        labels: primary.map(|(_, group)| labels_of(&group)).unwrap_or_default(),
         related,
     }
+}
+
+/// Lines apart that two labels may be and still share one excerpt: miette prints every line
+/// between the labels of one excerpt, so the DNAT line and a filter rule 300 lines further
+/// down must each get their own.
+const MAX_GAP_LINES: usize = 3;
+
+/// Splits labels into the excerpts that show them: one per file, further split wherever two
+/// labels are more than [`MAX_GAP_LINES`] apart, sit on different lines of which one is too
+/// long to show whole, or sit far apart on one long line (the one-line JSON of `ip -j`).
+/// Groups come in the order of their first label, and hold label indexes in offset order.
+fn excerpt_groups(spans: &[Span], sources: &Sources) -> Vec<(FileId, Vec<usize>)> {
+    let mut order: Vec<usize> = (0..spans.len()).collect();
+    order.sort_by_key(|&i| (spans[i].file, spans[i].start, i));
+
+    let mut groups: Vec<(FileId, Vec<usize>)> = Vec::new();
+    let mut last: Option<(FileId, usize, usize, u32)> = None; // file, line, line length, end
+    for i in order {
+        let span = spans[i];
+        let file = sources.get(span.file);
+        let (line, len) = file.line_of(span.start);
+        let joins = last.is_some_and(|(last_file, last_line, last_len, last_end)| {
+            let same_file = last_file == span.file;
+            let near = line.saturating_sub(last_line) <= MAX_GAP_LINES;
+            let long = len > MAX_LINE || last_len > MAX_LINE;
+            let close_on_line = line == last_line
+                && (span.start.saturating_sub(last_end) as usize) < MAX_LINE - 2 * CONTEXT;
+            same_file && near && (!long || close_on_line)
+        });
+        match groups.last_mut() {
+            Some((_, group)) if joins => group.push(i),
+            _ => groups.push((span.file, vec![i])),
+        }
+        let end = last.filter(|_| joins).map_or(span.end, |(.., end)| end.max(span.end));
+        last = Some((span.file, line, len, end));
+    }
+    groups.sort_by_key(|(_, group)| group.iter().min().copied());
+    groups
 }
 
 /// An input problem as a diagnostic.

@@ -100,6 +100,17 @@ impl SourceFile {
         (line_idx + 1, column + 1)
     }
 
+    /// The 0-based index of the line that holds a byte offset, and that line's length in
+    /// bytes (without its line end).
+    pub fn line_of(&self, offset: u32) -> (usize, usize) {
+        let line_idx = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let start = self.line_starts.get(line_idx).copied().unwrap_or(0) as usize;
+        let next = self.line_starts.get(line_idx + 1).map_or(self.text.len(), |&s| s as usize);
+        let line = self.text.get(start..next).unwrap_or("");
+        let len = line.strip_suffix('\n').unwrap_or(line);
+        (line_idx, len.strip_suffix('\r').unwrap_or(len).len())
+    }
+
     /// The text under a span, or "" when the span does not fit the text.
     pub fn slice(&self, span: Span) -> &str {
         self.text.get(span.range()).unwrap_or("")

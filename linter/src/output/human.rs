@@ -18,6 +18,7 @@ pub fn render_human(report: &Report, ctx: &RenderContext<'_>) -> String {
     let mut emit = |rendered: Rendered| {
         // Writing into a String does not fail; a renderer error leaves the report shorter.
         let _ = handler.render_report(&mut out, &rendered);
+        out.push('\n');
     };
     for finding in &report.findings {
         emit(render_finding(finding, ctx.rules, &ctx.dump.sources));
