@@ -120,3 +120,43 @@ fn findings_never_print_environment_values() {
     }
     assert!(report.findings.iter().any(|f| f.severity == Severity::Error));
 }
+
+/// NL024's two other branches, on the real c5 of `netns-lab` with its routes edited: with no
+/// default route the replies have no way back at all; with a route in a table of its own,
+/// source-based routing may send them back the right way, so the rule stays silent.
+#[test]
+fn return_path_without_a_route_and_with_policy_routing() {
+    let rules = common::rules();
+    let nl024 = |scratch: &common::Scratch| -> Vec<String> {
+        let dump = netlint::discover::discover(&scratch.root(), Default::default()).unwrap();
+        let report = netlint::lint(&dump, &rules);
+        report
+            .findings
+            .iter()
+            .filter(|f| rules.rules[f.rule].file.id == "NL024")
+            .map(|f| f.message.clone())
+            .collect()
+    };
+    let routes = |scratch: &common::Scratch, edit: &dyn Fn(&mut Vec<serde_json::Value>)| {
+        scratch.edit("c5/ip-j-route.json", |text| {
+            let mut routes: Vec<serde_json::Value> = serde_json::from_str(&text).unwrap();
+            edit(&mut routes);
+            serde_json::to_string(&routes).unwrap()
+        });
+    };
+
+    let no_default = common::Scratch::example("netns-lab");
+    routes(&no_default, &|r| r.retain(|route| route["dst"] != "default"));
+    assert_eq!(
+        nl024(&no_default),
+        ["tcp port 8083 is forwarded to `c5` at 10.88.0.15:80 on `eth0`, but it has no route \
+          back to clients beyond its own subnets"]
+    );
+
+    let policy = common::Scratch::example("netns-lab");
+    routes(&policy, &|r| {
+        r.push(serde_json::json!({"dst": "default", "gateway": "10.88.0.1", "dev": "eth0",
+                                  "table": "100", "flags": []}));
+    });
+    assert_eq!(nl024(&policy), Vec::<String>::new());
+}

@@ -70,3 +70,72 @@ pub fn examples() -> Vec<String> {
 pub fn exists(rel: &str) -> bool {
     Path::new(&root().join(rel)).exists()
 }
+
+/// The name of the dump folder inside each scratch folder; netlint is run from the scratch
+/// folder with this relative path, so no temporary path reaches the output.
+pub const DUMP: &str = "dump";
+
+/// A dump under construction in a temporary folder.
+pub struct Scratch {
+    /// The scratch folder; the dump is its `DUMP` sub-folder.
+    pub tmp: tempfile::TempDir,
+}
+
+impl Scratch {
+    /// An empty dump.
+    pub fn empty() -> Self {
+        let tmp = tempfile::Builder::new()
+            .prefix("netlint-bad-input-")
+            .tempdir()
+            .expect("a temporary folder");
+        std::fs::create_dir(tmp.path().join(DUMP)).expect("scratch files are writable");
+        Scratch { tmp }
+    }
+
+    /// A copy of `examples/<name>`, without its hidden capture notes.
+    pub fn example(name: &str) -> Self {
+        let scratch = Scratch::empty();
+        copy_dir(&root().join("examples").join(name), &scratch.root());
+        scratch
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.tmp.path().join(DUMP)
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, bytes: impl AsRef<[u8]>) {
+        let path = self.path(rel);
+        std::fs::create_dir_all(path.parent().expect("scratch files are writable"))
+            .expect("scratch files are writable");
+        std::fs::write(path, bytes).expect("scratch files are writable");
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).expect("scratch files are writable")
+    }
+
+    pub fn edit(&self, rel: &str, f: impl FnOnce(String) -> String) {
+        let text = f(self.read(rel));
+        self.write(rel, text);
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("scratch files are writable");
+    for entry in std::fs::read_dir(from).expect("scratch files are writable") {
+        let entry = entry.expect("scratch files are writable");
+        if entry.file_name().to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("scratch files are writable").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).expect("scratch files are writable");
+        }
+    }
+}

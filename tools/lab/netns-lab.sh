@@ -12,16 +12,22 @@
 #          veth-c2 1500 == eth0 10.88.0.12/24 fd00:88::12/64 MTU 1450   c2  http on 0.0.0.0:80 (veth MTU mismatch)
 #          veth-c3 1500 == eth0 10.88.0.13/24 fd00:88::13/64 MTU 1500   c3  default via 10.77.0.1 onlink
 #                                                                           (gateway off its segment: defect)
+#          veth-c5a 1500 == eth0 10.88.0.15/24                            c5  http on 0.0.0.0:80, published
+#   host lab1 bridge 10.91.0.1/24, MTU 1500
+#          veth-c5b 1500 == eth1 10.91.0.15/24                            c5  default via 10.91.0.1 dev eth1
+#                                                 (replies to the forward on eth0 leave by eth1: defect)
 #   host ovl0 bridge (no address), MTU 1500 pinned after the ports joined; ports:
 #          vxlan42 (id 42, dstport 4789, dev uplink0, local 10.89.0.1, remote 10.89.0.2, MTU 1450)
 #          veth-c4 1500 == eth0 10.90.0.14/24 fd00:90::14/64 MTU 1500   c4  (exceeds the vxlan path)
 #   host iptables (nft backend unless LAB_IPTABLES=legacy):
 #          nat PREROUTING DNAT tcp 8080 -> 10.88.0.11:80, 8081 -> 10.88.0.12:80,
-#                         8082 -> 10.88.0.12:81 (nothing listens on 81: defect), with comments
+#                         8082 -> 10.88.0.12:81 (nothing listens on 81: defect), with comments,
+#                         8083 -> 10.88.0.15:80 (c5, whose replies leave by lab1)
 #          nat POSTROUTING MASQUERADE -s 10.88.0.0/24 ! -o lab0
 #          filter FORWARD policy DROP + explicit accepts
 #          ip6tables nat PREROUTING DNAT tcp 8080 -> [fd00:88::11]:80; FORWARD policy DROP + accepts
 #   host service: http on 0.0.0.0:9100
+#   host sysctl: rp_filter=1 (strict reverse-path filtering, as RHEL and others default to)
 #
 # Dump: host = top-level files (JSON forms, ss -lntupH, iptables-save, ip6tables-save);
 #       c1/ = TEXT forms of ip + ss -lntupH; c2/ c3/ c4/ = JSON forms + ss -lntupH.
@@ -40,15 +46,15 @@ case ${LAB_IPTABLES:-nft} in
 esac
 IPT="iptables-$BACKEND" IP6T="ip6tables-$BACKEND"
 H=$(lab_ns host) LAN=$(lab_ns lan)
-C1=$(lab_ns c1) C2=$(lab_ns c2) C3=$(lab_ns c3) C4=$(lab_ns c4)
-LAB_NAMESPACES=("$H" "$C1" "$C2" "$C3" "$C4" "$LAN")
+C1=$(lab_ns c1) C2=$(lab_ns c2) C3=$(lab_ns c3) C4=$(lab_ns c4) C5=$(lab_ns c5)
+LAB_NAMESPACES=("$H" "$C1" "$C2" "$C3" "$C4" "$C5" "$LAN")
 
 lab_require ip ss "$IPT" "$IP6T" nft curl ping "$PY"
 lab_init netns-lab "$OUT"
 log "building lab (iptables backend: $BACKEND)"
 
 ns_add "${LAB_NAMESPACES[@]}"
-ns_sysctl "$H" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ns_sysctl "$H" net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 net.ipv4.conf.all.rp_filter=1
 
 # ---------- uplink to the LAN namespace ----------
 veth "$H" uplink0 "$LAN" eth0
@@ -75,6 +81,17 @@ x ip -n "$C1" route add default via 10.88.0.1 dev eth0
 x ip -n "$C2" route add default via 10.88.0.1 dev eth0
 x ip -n "$C3" route add default via 10.77.0.1 dev eth0 onlink   # defect: not on 10.88.0.0/24
 
+# ---------- c5: on lab0 and lab1, default route via lab1 ----------
+bridge_add "$H" lab1 10.91.0.1/24
+veth "$H" veth-c5a "$C5" eth0 1500 1500
+x ip -n "$H" link set veth-c5a master lab0
+addrs "$C5" eth0 10.88.0.15/24
+veth "$H" veth-c5b "$C5" eth1 1500 1500
+x ip -n "$H" link set veth-c5b master lab1
+addrs "$C5" eth1 10.91.0.15/24
+bridge_up "$H" lab1 1500
+x ip -n "$C5" route add default via 10.91.0.1 dev eth1   # defect: the forward arrives on eth0
+
 # ---------- vxlan overlay: ovl0 bridge + vxlan42 + c4 ----------
 x ip -n "$H" link add vxlan42 type vxlan id 42 dstport 4789 dev uplink0 local 10.89.0.1 remote 10.89.0.2
 x ip -n "$LAN" link add vxlan42 type vxlan id 42 dstport 4789 dev eth0 local 10.89.0.2 remote 10.89.0.1
@@ -99,14 +116,18 @@ ipt -t nat -A PREROUTING -p tcp --dport 8081 -m comment --comment "publish c2 ht
   -j DNAT --to-destination 10.88.0.12:80
 ipt -t nat -A PREROUTING -p tcp --dport 8082 -m comment --comment "publish c2 admin" \
   -j DNAT --to-destination 10.88.0.12:81
+ipt -t nat -A PREROUTING -p tcp --dport 8083 -m comment --comment "publish c5 http" \
+  -j DNAT --to-destination 10.88.0.15:80
 ipt -t nat -A POSTROUTING -s 10.88.0.0/24 ! -o lab0 -j MASQUERADE
 ipt -P FORWARD DROP
 ipt -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 ipt -A FORWARD -i uplink0 -o lab0 -d 10.88.0.11/32 -p tcp --dport 80 -j ACCEPT
 ipt -A FORWARD -i uplink0 -o lab0 -d 10.88.0.12/32 -p tcp --dport 80 -j ACCEPT
 ipt -A FORWARD -i uplink0 -o lab0 -d 10.88.0.12/32 -p tcp --dport 81 -j ACCEPT
+ipt -A FORWARD -i uplink0 -o lab0 -d 10.88.0.15/32 -p tcp --dport 80 -j ACCEPT
 ipt -A FORWARD -i lab0 ! -o lab0 -j ACCEPT
 ipt -A FORWARD -i lab0 -o lab0 -j ACCEPT
+ipt -A FORWARD -i lab1 ! -o lab1 -j ACCEPT
 ipt -A FORWARD -i ovl0 -o ovl0 -j ACCEPT      # bridged overlay traffic (br_netfilter is on)
 ip6t -t nat -A PREROUTING -p tcp --dport 8080 -m comment --comment "publish c1 http (IPv6)" \
   -j DNAT --to-destination '[fd00:88::11]:80'
@@ -121,8 +142,9 @@ http_server c1-http "$C1" 127.0.0.1 80      # defect: published on host:8080, bo
 http_server c2-http "$C2" 0.0.0.0 80        # published on host:8081 (8082 -> :81 has no listener)
 http_server c3-http "$C3" 0.0.0.0 80
 http_server c4-http "$C4" 0.0.0.0 80
+http_server c5-http "$C5" 0.0.0.0 80        # published on host:8083; replies leave by eth1
 http_server host-exporter "$H" 0.0.0.0 9100
-for ns in "$C1" "$C2" "$C3" "$C4"; do wait_listen "$ns" tcp 80; done
+for ns in "$C1" "$C2" "$C3" "$C4" "$C5"; do wait_listen "$ns" tcp 80; done
 wait_listen "$H" tcp 9100
 wait_dad "${LAB_NAMESPACES[@]}"
 
@@ -133,6 +155,7 @@ log "probing"
   probe_http "lan -> host:8080 DNAT c1 (127.0.0.1 bind)" "$LAN" http://10.89.0.1:8080/
   probe_http "lan -> host:8081 DNAT c2:80" "$LAN" http://10.89.0.1:8081/
   probe_http "lan -> host:8082 DNAT c2:81 (no listener)" "$LAN" http://10.89.0.1:8082/
+  probe_http "lan -> host:8083 DNAT c5 (replies leave by eth1)" "$LAN" http://10.89.0.1:8083/
   probe_http "lan -> host:9100 host service" "$LAN" http://10.89.0.1:9100/
   probe_http "lan -> [host]:8080 ip6 DNAT c1" "$LAN" 'http://[fd00:89::1]:8080/'
   probe_http "c1 -> 127.0.0.1:80 (inside c1)" "$C1" http://127.0.0.1:80/
@@ -150,7 +173,7 @@ cat "$OUT/.capture/probe-results.txt" >&2
 log "dumping"
 DUMP_SS=procs DUMP_IPTABLES=$BACKEND dump_ns "$H" "$OUT" json
 DUMP_SS=procs dump_ns "$C1" "$OUT/c1" text
-for c in c2 c3 c4; do DUMP_SS=procs dump_ns "$(lab_ns $c)" "$OUT/$c" json; done
+for c in c2 c3 c4 c5; do DUMP_SS=procs dump_ns "$(lab_ns $c)" "$OUT/$c" json; done
 _dump "$H" "$OUT/.capture/nft-ruleset.txt" nft list ruleset   # its stderr is kept beside it
 write_versions "$OUT/.capture/versions.txt" "echo iptables backend used: $IPT"
 write_topology "$0" "$OUT/.capture/topology.txt"

@@ -8,6 +8,7 @@
 pub mod mtu;
 pub mod nat_layers;
 pub mod published_ports;
+pub mod return_path;
 pub mod subnets;
 
 use std::collections::BTreeMap;
@@ -48,8 +49,9 @@ impl Fact {
 }
 
 /// The kinds of fact, with the names rule files use.
-pub const FACT_KINDS: [&str; 9] = [
+pub const FACT_KINDS: [&str; 10] = [
     "published_port",
+    "return_path",
     "nat_path",
     "bridge_port",
     "veth_pair",
@@ -69,6 +71,7 @@ pub fn derive_all(model: &Model) -> Facts {
     let chains = published_ports::published_ports(model);
     facts.insert("nat_path", nat_layers::nat_paths(model, &chains));
     facts.insert("network", subnets::networks(model, &chains));
+    facts.insert("return_path", return_path::return_paths(model, &chains));
     facts.insert("published_port", chains.iter().map(|c| c.to_fact(model)).collect());
     facts.insert("bridge_port", mtu::bridge_ports(model));
     facts.insert("veth_pair", mtu::veth_pairs(model));
