@@ -89,10 +89,15 @@ fn an_empty_dump_is_an_input_error_not_a_pass() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("notes.txt"), "nothing a network tool printed\n").unwrap();
     let (code, stdout, stderr) = run(&[dir.to_str().unwrap()]);
-    std::fs::remove_dir_all(&dir).unwrap();
     assert_eq!(code, 3, "stdout: {stdout}\nstderr: {stderr}");
-    assert!(stderr.contains("no recognised input"), "{stderr}");
+    assert!(stdout.contains("no recognised input"), "{stdout}");
     assert!(stdout.contains("notes.txt: content not recognised"), "{stdout}");
+    for format in ["short", "json"] {
+        let (code, stdout, _) = run(&[dir.to_str().unwrap(), "--format", format]);
+        assert_eq!(code, 3, "{format}");
+        assert!(stdout.contains("netlint::discover::empty"), "{format}: {stdout}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -9,9 +9,8 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, ValueEnum};
-use miette::{IntoDiagnostic, WrapErr};
 
-use netlint::discover::{self, Limits};
+use netlint::discover::{self, Limits, io_reason};
 use netlint::engine::{RuleSet, Severity};
 use netlint::output::{self, RenderContext};
 use netlint::source::printable;
@@ -40,7 +39,8 @@ pub struct Args {
     /// Refuse dump files larger than this many bytes.
     #[arg(long, default_value_t = Limits::default().max_file_bytes, value_name = "BYTES")]
     pub max_file_size: u64,
-    /// Show notes about the input; twice, trace logs on stderr (`NETLINT_LOG` filters logs).
+    /// Show notes about the input; twice, also debug logs on stderr; three times, trace logs
+    /// (`NETLINT_LOG` sets a filter of its own).
     #[arg(short, long, action = clap::ArgAction::Count)]
     pub verbose: u8,
     /// Colour in the human format: auto, always or never.
@@ -157,14 +157,23 @@ pub fn settings(args: Args) -> miette::Result<Settings> {
 
 fn read_rule_dir(dir: &Path) -> miette::Result<Vec<(String, String)>> {
     let mut files = Vec::new();
+    let cannot_read = |path: &Path, reason: String| {
+        miette::miette!(
+            code = "netlint::rules",
+            help = "`--rules` takes a folder of rule files (`*.toml`), or one rule file",
+            "cannot read rules from `{}`: {reason}",
+            printable(&path.to_string_lossy())
+        )
+    };
     for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
-        let entry = entry
-            .into_diagnostic()
-            .wrap_err_with(|| format!("reading rules from {}", dir.display()))?;
+        let entry = entry.map_err(|err| {
+            let path = err.path().unwrap_or(dir).to_path_buf();
+            let reason = err.io_error().map_or_else(|| printable(&err.to_string()), io_reason);
+            cannot_read(&path, reason)
+        })?;
         if entry.file_type().is_file() && entry.path().extension().is_some_and(|e| e == "toml") {
             let text = std::fs::read_to_string(entry.path())
-                .into_diagnostic()
-                .wrap_err_with(|| format!("reading {}", entry.path().display()))?;
+                .map_err(|err| cannot_read(entry.path(), io_reason(&err)))?;
             files.push((entry.path().display().to_string(), text));
         }
     }
@@ -198,20 +207,12 @@ pub fn run(settings: Settings) -> miette::Result<Outcome> {
     };
     let text = output::render(settings.format, &report, &ctx);
 
-    let nothing_read = dump.files.is_empty();
-    if nothing_read && settings.format == output::Format::Human {
-        eprintln_report(miette::miette!(
-            code = "netlint::discover::empty",
-            help = "a dump holds the output of `ip -j -d link`, `ip -j addr`, `iptables-save`, `ss -lntuH`, `docker inspect` or `virsh dumpxml`; see README",
-            "no recognised input in `{}`: nothing was linted",
-            printable(&settings.dump.to_string_lossy())
-        ));
-    }
     write_stdout(&text);
 
-    let input_bad = nothing_read || report.problems.iter().any(|p| p.is_error());
+    let input_bad = report.run_errors.iter().any(|e| !e.is_rule_error())
+        || report.problems.iter().any(|p| p.is_error());
     let failing = report.findings.iter().any(|f| f.severity >= settings.fail_on);
-    let code = if !report.rule_errors.is_empty() {
+    let code = if report.run_errors.iter().any(|e| e.is_rule_error()) {
         2
     } else if input_bad {
         3
@@ -223,7 +224,20 @@ pub fn run(settings: Settings) -> miette::Result<Outcome> {
     Ok(Outcome::Exit(code))
 }
 
-fn terminal_width() -> usize {
+/// Whether stderr gets colour: `--color`, else only on a terminal without `NO_COLOR`.
+pub fn stderr_color(color: ColorArg) -> bool {
+    match color {
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => {
+            std::env::var_os("NO_COLOR").is_none()
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+        }
+    }
+}
+
+/// The width reports wrap at: `COLUMNS`, else 100, at most 160.
+pub fn terminal_width() -> usize {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100).min(160)
 }
 

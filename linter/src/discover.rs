@@ -126,24 +126,31 @@ impl Default for Limits {
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum DiscoverError {
     /// The path given on the command line does not exist or cannot be opened.
-    #[error("cannot read the dump at `{path}`: {source}")]
+    #[error("cannot read the dump at `{path}`: {reason}")]
     #[diagnostic(
         code(netlint::discover::path),
-        help("give the folder that holds the captured files (see README: dump layout)")
+        help("give the folder that holds the captured files (see README, \"Making a dump\")")
     )]
     Path {
         /// The path as given.
         path: String,
-        /// The OS error.
-        source: std::io::Error,
+        /// What the OS said, see [`io_reason`].
+        reason: String,
     },
+}
+
+/// What an IO error says, for a user: the OS's sentence without its ` (os error N)` tail.
+pub fn io_reason(err: &std::io::Error) -> String {
+    let text = err.to_string();
+    let sentence = text.find(" (os error").map_or(text.as_str(), |end| &text[..end]);
+    printable(sentence)
 }
 
 /// Reads and classifies every file of the dump at `root`.
 pub fn discover(root: &Path, limits: Limits) -> Result<Dump, DiscoverError> {
-    let meta = fs::metadata(root).map_err(|source| DiscoverError::Path {
+    let meta = fs::metadata(root).map_err(|err| DiscoverError::Path {
         path: printable(&root.to_string_lossy()),
-        source,
+        reason: io_reason(&err),
     })?;
     let mut dump = Dump { root: root.to_path_buf(), ..Dump::default() };
 
@@ -205,9 +212,9 @@ fn walk_error(err: &walkdir::Error) -> String {
     match (err.loop_ancestor(), err.io_error()) {
         (Some(_), _) => "symbolic link loop: it points to a folder that holds it".into(),
         (None, Some(io)) if is_link => {
-            format!("broken symbolic link: {}", printable(&io.to_string()))
+            format!("broken symbolic link: {}", io_reason(io))
         }
-        (None, Some(io)) => format!("cannot read: {}", printable(&io.to_string())),
+        (None, Some(io)) => format!("cannot read: {}", io_reason(io)),
         (None, None) => printable(&err.to_string()),
     }
 }

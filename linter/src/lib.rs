@@ -25,12 +25,54 @@ pub fn lint(dump: &discover::Dump, rules: &engine::RuleSet) -> Report {
     let facts = analysis::derive_all(&model);
     let evaluation = engine::evaluate(rules, &facts, &model.coverage);
     problems.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+
+    let mut run_errors = Vec::new();
+    if dump.files.is_empty() {
+        run_errors.push(RunError {
+            code: "netlint::discover::empty",
+            message: format!(
+                "no recognised input in `{}`: nothing was linted",
+                source::printable(&dump.root.to_string_lossy())
+            ),
+            help: "a dump holds the output of `ip -j -d link`, `ip -j addr`, `iptables-save`, \
+                   `ss -lntuH`, `docker inspect` or `virsh dumpxml`; see README, \"Making a dump\""
+                .into(),
+        });
+    }
+    run_errors.extend(evaluation.rule_errors.into_iter().map(|message| {
+        RunError {
+            code: "netlint::rules::eval",
+            message,
+            help: "the rule's expression failed on a fact: fix the rule file, or report it if it \
+               is a shipped rule"
+                .into(),
+        }
+    }));
     Report {
         findings: evaluation.findings,
         skipped_rules: evaluation.skipped,
-        rule_errors: evaluation.rule_errors,
+        run_errors,
         problems,
         model,
+    }
+}
+
+/// Something that went wrong with the run as a whole, not with one file of the dump: an
+/// empty or unrecognised dump, or a rule whose expression failed.
+#[derive(Clone, Debug)]
+pub struct RunError {
+    /// Stable code: `netlint::discover::empty` or `netlint::rules::eval`.
+    pub code: &'static str,
+    /// What went wrong.
+    pub message: String,
+    /// What to do.
+    pub help: String,
+}
+
+impl RunError {
+    /// Whether the error is a rule's (exit 2) rather than the input's (exit 3).
+    pub fn is_rule_error(&self) -> bool {
+        self.code.starts_with("netlint::rules")
     }
 }
 
@@ -41,8 +83,8 @@ pub struct Report {
     pub findings: Vec<engine::Finding>,
     /// Rules that could not run, with the reason.
     pub skipped_rules: Vec<engine::SkippedRule>,
-    /// Rules whose expressions failed at run time.
-    pub rule_errors: Vec<String>,
+    /// What went wrong with the run as a whole.
+    pub run_errors: Vec<RunError>,
     /// What could not be read, or was read with doubt.
     pub problems: Vec<problem::Problem>,
     /// The model of the host.

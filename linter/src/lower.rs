@@ -373,8 +373,11 @@ impl Lowering {
             let cond = |m: Option<iptables::Match<String>>| {
                 m.map(|m| Cond { negated: m.negated, value: m.value })
             };
-            let (to_addr, to_ports) =
-                raw.to.as_ref().map(|t| split_to(&t.value)).unwrap_or((None, None));
+            let (to_addr, to_ports) = raw
+                .to
+                .as_ref()
+                .and_then(|t| iptables::split_nat_target(&t.value).ok())
+                .unwrap_or((None, None));
             let dports = raw.dport.map(|m| Cond { negated: m.negated, value: port_list(&m.value) });
             self.model.fw_rules.push(FwRule {
                 ns,
@@ -770,28 +773,8 @@ fn is_addr_format(format: Format) -> bool {
 }
 
 /// `10.0.0.2:80`, `10.0.0.2:8000-8100`, `[fd00::2]:80`, `10.0.0.2` → address and ports.
-fn split_to(to: &str) -> (Option<IpAddr>, Option<(u16, u16)>) {
-    if let Ok(addr) = to.parse::<IpAddr>() {
-        return (Some(addr), None);
-    }
-    let (addr, ports) = match to.strip_prefix('[') {
-        Some(rest) => match rest.split_once("]:") {
-            Some((a, p)) => (a, Some(p)),
-            None => (rest.trim_end_matches(']'), None),
-        },
-        None => match to.rsplit_once(':') {
-            Some((a, p)) => (a, Some(p)),
-            None => (to, None),
-        },
-    };
-    // SNAT ranges (`a-b`) keep only the first address; ports go with DNAT.
-    let addr = addr.split('-').next().and_then(|a| a.parse().ok());
-    (addr, ports.and_then(port_range))
-}
-
 fn port_range(text: &str) -> Option<(u16, u16)> {
-    let (a, b) = text.split_once(['-', ':']).unwrap_or((text, text));
-    Some((a.parse().ok()?, b.parse().ok()?))
+    iptables::port_range(text)
 }
 
 fn port_list(text: &str) -> Vec<(u16, u16)> {
@@ -803,16 +786,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dnat_targets_split_into_address_and_ports() {
-        assert_eq!(
-            split_to("172.17.0.2:80"),
-            (Some("172.17.0.2".parse().unwrap()), Some((80, 80)))
-        );
-        assert_eq!(split_to("[fd00::2]:80"), (Some("fd00::2".parse().unwrap()), Some((80, 80))));
-        assert_eq!(
-            split_to("10.0.0.2:8000-8100"),
-            (Some("10.0.0.2".parse().unwrap()), Some((8000, 8100)))
-        );
+    fn port_lists_split_into_ranges() {
         assert_eq!(port_list("80,443:445"), vec![(80, 80), (443, 445)]);
     }
 }

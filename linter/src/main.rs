@@ -15,7 +15,8 @@ fn main() -> ExitCode {
             return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
         }
     };
-    init_logging(args.verbose);
+    init_logging(args.verbose, cli::stderr_color(args.color));
+    install_error_report(cli::stderr_color(args.color));
     // An internal error must still exit 4, never abort with a Rust backtrace alone.
     let result = std::panic::catch_unwind(move || cli::settings(args).and_then(cli::run));
     match result {
@@ -33,10 +34,25 @@ fn report_error(report: miette::Report) {
     eprintln!("{report:?}");
 }
 
-fn init_logging(verbose: u8) {
+/// Errors on stderr look like the report on stdout: unicode, colour only on a terminal.
+fn install_error_report(color: bool) {
+    let _ = miette::set_hook(Box::new(move |_| {
+        Box::new(
+            miette::MietteHandlerOpts::new()
+                .unicode(true)
+                .color(color)
+                .terminal_links(false)
+                .width(cli::terminal_width())
+                .build(),
+        )
+    }));
+}
+
+/// `-v` shows notes only (see `cli`); `-vv` adds debug logs, `-vvv` trace logs.
+fn init_logging(verbose: u8, color: bool) {
     let default = match verbose {
-        0 => "off",
-        1 => "netlint=debug",
+        0 | 1 => "off",
+        2 => "netlint=debug",
         _ => "netlint=trace",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("NETLINT_LOG")
@@ -44,6 +60,7 @@ fn init_logging(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(color)
         .with_target(false)
         .init();
 }

@@ -61,7 +61,7 @@ pub struct SourceFile {
     /// can hold it without a copy.
     pub text: Arc<str>,
     /// Byte offset of the start of every line, for line/column lookups.
-    line_starts: Vec<u32>,
+    line_starts: Arc<[u32]>,
     /// The text as excerpts show it, made on first use (see [`SourceFile::shown_text`]).
     shown: OnceLock<Arc<str>>,
 }
@@ -72,7 +72,8 @@ impl SourceFile {
         let line_starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
-            .collect();
+            .collect::<Vec<u32>>()
+            .into();
         SourceFile { rel_path, path, text: Arc::from(text), line_starts, shown: OnceLock::new() }
     }
 
@@ -85,6 +86,11 @@ impl SourceFile {
             Cow::Owned(text) => Arc::from(text),
         });
         shown.clone()
+    }
+
+    /// The byte offset where each line starts, shared with excerpts.
+    pub fn line_starts(&self) -> Arc<[u32]> {
+        self.line_starts.clone()
     }
 
     /// 1-based line and column (in characters) of a byte offset.

@@ -48,19 +48,76 @@ impl Fact {
     }
 }
 
-/// The kinds of fact, with the names rule files use.
-pub const FACT_KINDS: [&str; 10] = [
-    "published_port",
-    "return_path",
-    "nat_path",
-    "bridge_port",
-    "veth_pair",
-    "mtu_path",
-    "declared_mtu",
-    "network",
-    "subnet_overlap",
-    "default_gateway",
+/// A kind of fact: its name in rule files, the anchors its labels may point at, and a
+/// sample that holds every field (with empty values), against which a rule's expressions
+/// are checked when it loads.
+pub struct FactKind {
+    /// The name rule files use in `fact`.
+    pub name: &'static str,
+    /// The anchors a label's `at` may name.
+    pub anchors: &'static [&'static str],
+    /// Every field of the fact, with empty values.
+    pub sample: fn() -> serde_json::Value,
+}
+
+/// The kinds of fact.
+pub const FACT_KINDS: [FactKind; 10] = [
+    FactKind {
+        name: "published_port",
+        anchors: &["dnat", "binding", "listener", "workload"],
+        sample: sample::<published_ports::Fields>,
+    },
+    FactKind {
+        name: "return_path",
+        anchors: &["published", "arrives_on", "route"],
+        sample: sample::<return_path::Fields>,
+    },
+    FactKind {
+        name: "nat_path",
+        anchors: &["inner", "masquerade", "outer", "uplink_route", "published", "workload"],
+        sample: sample::<nat_layers::Fields>,
+    },
+    FactKind {
+        name: "bridge_port",
+        anchors: &["bridge", "port"],
+        sample: sample::<mtu::PortFields>,
+    },
+    FactKind { name: "veth_pair", anchors: &["a", "b"], sample: sample::<mtu::PairFields> },
+    FactKind {
+        name: "mtu_path",
+        anchors: &["nic", "limit", "hops"],
+        sample: sample::<mtu::PathFields>,
+    },
+    FactKind {
+        name: "declared_mtu",
+        anchors: &["declared", "actual"],
+        sample: sample::<mtu::DeclaredFields>,
+    },
+    FactKind {
+        name: "network",
+        anchors: &["network", "forward", "subnet", "published"],
+        sample: sample::<subnets::NetworkFields>,
+    },
+    FactKind {
+        name: "subnet_overlap",
+        anchors: &["network", "other"],
+        sample: sample::<subnets::OverlapFields>,
+    },
+    FactKind {
+        name: "default_gateway",
+        anchors: &["route", "addrs"],
+        sample: sample::<subnets::GatewayFields>,
+    },
 ];
+
+/// The kind of fact with this name.
+pub fn fact_kind(name: &str) -> Option<&'static FactKind> {
+    FACT_KINDS.iter().find(|k| k.name == name)
+}
+
+fn sample<T: Serialize + Default>() -> serde_json::Value {
+    serde_json::to_value(T::default()).unwrap_or(serde_json::Value::Null)
+}
 
 /// All facts of a model, by kind.
 pub type Facts = BTreeMap<&'static str, Vec<Fact>>;
@@ -83,7 +140,7 @@ pub fn derive_all(model: &Model) -> Facts {
 }
 
 /// An interface as facts show it.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Default, Serialize)]
 pub struct IfaceRef {
     /// Name.
     pub name: String,

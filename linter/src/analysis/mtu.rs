@@ -32,14 +32,14 @@ pub fn overhead(kind: &str) -> Option<(u32, u32)> {
     }
 }
 
-#[derive(Serialize)]
-struct PairFields {
+#[derive(Serialize, Default)]
+pub(super) struct PairFields {
     a: IfaceRef,
     b: IfaceRef,
 }
 
-#[derive(Serialize)]
-struct PortFields {
+#[derive(Serialize, Default)]
+pub(super) struct PortFields {
     bridge: IfaceRef,
     port: IfaceRef,
 }
@@ -96,8 +96,8 @@ pub fn veth_pairs(model: &Model) -> Vec<Fact> {
     facts
 }
 
-#[derive(Serialize)]
-struct PathFields {
+#[derive(Serialize, Default)]
+pub(super) struct PathFields {
     workload: Named,
     ifname: String,
     mtu: u32,
@@ -107,13 +107,13 @@ struct PathFields {
     path: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Named {
     name: String,
     kind: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Limit {
     name: String,
     reason: String,
@@ -249,8 +249,8 @@ fn tunnel_hop(model: &Model, iface: &Interface) -> Option<Hop> {
     })
 }
 
-#[derive(Serialize)]
-struct DeclaredFields {
+#[derive(Serialize, Default)]
+pub(super) struct DeclaredFields {
     declared_by: String,
     declared: u32,
     iface: IfaceRef,

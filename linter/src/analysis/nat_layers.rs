@@ -21,8 +21,8 @@ use super::published_ports::{PortChain, kind_name, socket_text};
 use super::{Anchor, Fact, address_class};
 use crate::model::{Forward, FwRule, HOST_NS, Model, NetIdx, Nic, Origin};
 
-#[derive(Serialize)]
-struct Fields {
+#[derive(Serialize, Default)]
+pub(super) struct Fields {
     workload: Named,
     inner: Inner,
     outer: Outer,
@@ -30,20 +30,20 @@ struct Fields {
     n_published: u32,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Named {
     name: String,
     kind: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Inner {
     kind: &'static str,
     network: String,
     subnet: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Outer {
     ifname: String,
     addr: String,

@@ -46,8 +46,8 @@ pub struct PortChain {
     pub state: &'static str,
 }
 
-#[derive(Serialize)]
-struct Fields {
+#[derive(Serialize, Default)]
+pub(super) struct Fields {
     proto: &'static str,
     via: &'static str,
     host: Endpoint,
@@ -55,14 +55,14 @@ struct Fields {
     listener: ListenerFields,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Endpoint {
     addr: String,
     port: u32,
     socket: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Target {
     addr: String,
     port: u32,
@@ -72,7 +72,7 @@ struct Target {
     ns: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct ListenerFields {
     state: &'static str,
     addrs: Vec<String>,

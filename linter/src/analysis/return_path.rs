@@ -20,8 +20,8 @@ use super::published_ports::{PortChain, kind_name, socket_text};
 use super::{Anchor, Fact};
 use crate::model::{HOST_NS, Model, NsIdx, Route};
 
-#[derive(Serialize)]
-struct Fields {
+#[derive(Serialize, Default)]
+pub(super) struct Fields {
     proto: &'static str,
     host_port: u32,
     target: Target,
@@ -31,7 +31,7 @@ struct Fields {
     gateway: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Target {
     addr: String,
     socket: String,

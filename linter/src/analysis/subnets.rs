@@ -9,7 +9,8 @@
 //! 129 prefixes) in a map, and its subnets in a sorted list by a range query.
 //!
 //! Ignored on purpose: default routes (they cover everything by design), the `local` table
-//! and non-unicast routes, and routes out of the network's own bridge (its own subnet).
+//! and non-unicast routes, routes out of the network's own bridge (its own subnet), and the
+//! default gateway of a namespace whose addresses were not captured.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -19,11 +20,11 @@ use serde::Serialize;
 
 use super::published_ports::{PortChain, kind_name};
 use super::{Anchor, Fact};
-use crate::model::{Forward, HOST_NS, Model, NetIdx, Network, Origin};
+use crate::model::{Forward, HOST_NS, Input, Model, NetIdx, Network, Origin};
 use crate::source::Span;
 
-#[derive(Serialize)]
-struct NetworkFields {
+#[derive(Serialize, Default)]
+pub(super) struct NetworkFields {
     name: String,
     origin: &'static str,
     forward: &'static str,
@@ -107,13 +108,13 @@ pub fn networks(model: &Model, chains: &[PortChain]) -> Vec<Fact> {
     facts
 }
 
-#[derive(Serialize)]
-struct OverlapFields {
+#[derive(Serialize, Default)]
+pub(super) struct OverlapFields {
     network: OverlapNetwork,
     other: Other,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct OverlapNetwork {
     name: String,
     origin: &'static str,
@@ -121,7 +122,7 @@ struct OverlapNetwork {
     subnet: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Other {
     what: &'static str,
     prefix: String,
@@ -267,8 +268,8 @@ fn host_claims(model: &Model) -> Vec<Claim> {
     claims
 }
 
-#[derive(Serialize)]
-struct GatewayFields {
+#[derive(Serialize, Default)]
+pub(super) struct GatewayFields {
     workload: Named,
     ns: String,
     gateway: String,
@@ -278,7 +279,7 @@ struct GatewayFields {
     subnets: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Named {
     name: String,
     kind: String,
@@ -288,6 +289,10 @@ struct Named {
 pub fn default_gateways(model: &Model) -> Vec<Fact> {
     let mut facts = Vec::new();
     for ns in 1..model.namespaces.len() {
+        // Without the namespace's addresses every gateway would look off-segment.
+        if !model.captured(ns, Input::Addresses) {
+            continue;
+        }
         let Some(route) = model.default_route(ns) else { continue };
         let Some(gateway) = route.gateway else { continue };
         let iface = route.iface.and_then(|i| model.interfaces.get(i));

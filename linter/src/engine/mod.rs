@@ -6,10 +6,9 @@
 //! a rule yields [`Finding`]s: data, never text for the terminal, which is `diag`'s job.
 //! The engine does no IO: rule files reach it as text.
 
+mod check;
 mod rule;
 mod template;
-
-use std::collections::BTreeSet;
 
 pub use rule::{
     Category, Example, LabelSpec, Rule, RuleError, RuleFile, RuleSet, Severity, Status,
@@ -72,14 +71,18 @@ pub fn evaluate(rules: &RuleSet, facts: &Facts, coverage: &Coverage) -> Evaluati
         if !rule.enabled {
             continue;
         }
-        let missing: BTreeSet<_> =
-            rule.requires.iter().filter(|i| !coverage.inputs.contains(i)).collect();
+        let missing: Vec<String> = rule
+            .requires
+            .iter()
+            .filter(|any_of| !any_of.iter().any(|i| coverage.inputs.contains(i)))
+            .map(|any_of| {
+                let names: Vec<String> =
+                    any_of.iter().map(|i| format!("`{}`", i.command())).collect();
+                format!("no {} output", names.join(" or "))
+            })
+            .collect();
         if !missing.is_empty() {
-            let names: Vec<String> = missing.iter().map(|i| format!("`{}`", i.command())).collect();
-            evaluation.skipped.push(SkippedRule {
-                rule: idx,
-                reason: format!("no {} output in the dump", names.join(" or ")),
-            });
+            evaluation.skipped.push(SkippedRule { rule: idx, reason: missing.join("; ") });
             tracing::debug!(rule = %rule.file.id, "skipped: missing input");
             continue;
         }
@@ -130,16 +133,25 @@ pub fn root_context() -> cel::Context<'static, 'static> {
     ctx
 }
 
+/// A scope of `root` in which each field of a fact is a variable.
+pub(crate) fn fact_scope<'a>(
+    root: &'a cel::Context<'_, '_>,
+    fact: &serde_json::Value,
+) -> Result<cel::Context<'a, 'a>, String> {
+    let mut ctx = root.new_inner_scope();
+    if let serde_json::Value::Object(fields) = fact {
+        for (key, value) in fields {
+            let value = cel::to_value(value).map_err(|e| e.to_string())?;
+            ctx.add_variable_from_value(key.as_str(), value);
+        }
+    }
+    Ok(ctx)
+}
+
 impl Rule {
     /// Evaluates the rule over one fact.
     fn check(&self, root: &cel::Context<'_, '_>, fact: &Fact) -> Result<Option<Finding>, String> {
-        let mut ctx = root.new_inner_scope();
-        if let serde_json::Value::Object(fields) = &fact.value {
-            for (key, value) in fields {
-                let value = cel::to_value(value).map_err(|e| e.to_string())?;
-                ctx.add_variable_from_value(key.as_str(), value);
-            }
-        }
+        let ctx = fact_scope(root, &fact.value)?;
         match self.when.execute(&ctx).map_err(|e| e.to_string())? {
             cel::Value::Bool(false) => return Ok(None),
             cel::Value::Bool(true) => {}

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use miette::{NamedSource, SourceSpan};
 use serde::{Deserialize, Serialize};
 
-use super::template::Template;
-use crate::analysis::FACT_KINDS;
+use super::check::unknown_fields;
+use super::template::{Template, display};
+use super::{fact_scope, root_context};
+use crate::analysis::{FACT_KINDS, fact_kind};
 use crate::model::Input;
 
 mod builtin {
@@ -110,7 +112,7 @@ pub struct RuleFile {
     pub summary: String,
     /// Kind of fact the rule reads.
     pub fact: String,
-    /// Inputs without which the rule cannot run.
+    /// Inputs without which the rule cannot run; `a|b` is met by either.
     #[serde(default)]
     pub requires: Vec<String>,
     /// CEL condition over the fact's fields.
@@ -140,8 +142,8 @@ pub struct Rule {
     pub severity: Severity,
     /// Whether it runs.
     pub enabled: bool,
-    /// Inputs it needs.
-    pub requires: Vec<Input>,
+    /// Inputs it needs: every entry, each met by any one of its inputs.
+    pub requires: Vec<Vec<Input>>,
     pub(super) when: cel::Program,
     pub(super) message: Template,
     pub(super) help: Template,
@@ -194,16 +196,24 @@ impl RuleSet {
             }
         }
         rules.sort_by(|a, b| a.file.id.cmp(&b.file.id));
-        for pair in rules.windows(2) {
-            let [a, b] = pair else { continue };
-            if a.file.id == b.file.id || a.file.name == b.file.name {
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (idx, rule) in rules.iter().enumerate() {
+            for key in [rule.file.id.to_ascii_uppercase(), rule.file.name.clone()] {
+                let Some(&first) = seen.get(&key) else {
+                    seen.insert(key, idx);
+                    continue;
+                };
+                let first = &rules[first];
                 errors.push(RuleError {
-                    path: b.path.clone(),
+                    path: rule.path.clone(),
                     message: format!(
-                        "rule `{}` ({}) is also defined in `{}`",
-                        b.file.id, b.file.name, a.path
+                        "rule `{}` ({}) takes the {} `{key}` of `{}`",
+                        rule.file.id,
+                        rule.file.name,
+                        if key == rule.file.name { "name" } else { "id" },
+                        first.path
                     ),
-                    src: NamedSource::new(b.path.clone(), Arc::new(String::new())),
+                    src: NamedSource::new(rule.path.clone(), Arc::new(String::new())),
                     span: None,
                     help: Some("rule ids and names are unique; pick an unused one".into()),
                 });
@@ -266,14 +276,14 @@ impl Rule {
                 None,
             ));
         }
-        if !FACT_KINDS.contains(&file.fact.as_str()) {
-            let help = format!("expected one of: {}", FACT_KINDS.join(", "));
+        let Some(kind) = fact_kind(&file.fact) else {
+            let names: Vec<&str> = FACT_KINDS.iter().map(|k| k.name).collect();
             return Err(error(
                 format!("unknown fact `{}`", file.fact),
                 key_span("fact"),
-                Some(help),
+                Some(format!("expected one of: {}", names.join(", "))),
             ));
-        }
+        };
         for (key, value) in [
             ("summary", &file.summary),
             ("why", &file.why),
@@ -289,18 +299,36 @@ impl Rule {
             }
         }
         let mut requires = Vec::new();
-        for name in &file.requires {
-            let input = Input::from_name(name).ok_or_else(|| {
-                error(
-                    format!("unknown input `{name}` in `requires`"),
-                    key_span("requires"),
-                    Some(
-                        "expected links, addresses, routes, sockets, firewall, docker or libvirt"
-                            .into(),
+        for entry in &file.requires {
+            let any_of = entry
+                .split('|')
+                .map(|name| {
+                    Input::from_name(name.trim()).ok_or_else(|| {
+                        error(
+                            format!("unknown input `{}` in `requires`", name.trim()),
+                            key_span("requires"),
+                            Some(
+                                "expected links, addresses, routes, sockets, firewall, docker or \
+                                 libvirt; `a|b` for either"
+                                    .into(),
+                            ),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            requires.push(any_of);
+        }
+        for label in &file.labels {
+            if !kind.anchors.contains(&label.at.as_str()) {
+                return Err(error(
+                    format!(
+                        "label `at = \"{}\"` names no anchor of fact `{}`",
+                        label.at, kind.name
                     ),
-                )
-            })?;
-            requires.push(input);
+                    quoted_range(text, &label.at).or_else(|| key_span("labels")),
+                    Some(format!("expected one of: {}", kind.anchors.join(", "))),
+                ));
+            }
         }
         let when = cel::Program::compile(&file.when).map_err(|e| {
             error(format!("`when` is not a valid expression: {e}"), key_span("when"), None)
@@ -315,6 +343,41 @@ impl Rule {
             .iter()
             .map(|l| template("labels", &l.text))
             .collect::<Result<Vec<_>, _>>()?;
+
+        let sample = (kind.sample)();
+        let fields: Vec<&str> = match &sample {
+            serde_json::Value::Object(map) => map.keys().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        let expressions = std::iter::once(("when", &when))
+            .chain(message.programs().map(|p| ("message", p)))
+            .chain(help.programs().map(|p| ("help", p)))
+            .chain(labels.iter().flat_map(|l| l.programs().map(|p| ("labels", p))));
+        for (key, program) in expressions {
+            let unknown = unknown_fields(program.expression(), &sample);
+            if let Some(first) = unknown.first() {
+                let line = key_span(key);
+                let at = line.clone().and_then(|range| {
+                    let start = range.start + text.get(range)?.find(first.as_str())?;
+                    Some(start..start + first.len())
+                });
+                return Err(error(
+                    format!("`{key}` reads `{first}`, which fact `{}` does not have", kind.name),
+                    at.or(line),
+                    Some(format!("the fields of `{}` are: {}", kind.name, fields.join(", "))),
+                ));
+            }
+        }
+        if let Ok(value) = run_on_sample(&when, &sample)
+            && !matches!(value, cel::Value::Bool(_))
+        {
+            return Err(error(
+                format!("`when` gives `{}`, not true or false", display(&value)),
+                key_span("when"),
+                Some("a condition compares, for example `a.mtu != b.mtu`".into()),
+            ));
+        }
+
         Ok(Rule {
             severity: file.severity,
             enabled: true,
@@ -327,6 +390,20 @@ impl Rule {
             file,
         })
     }
+}
+
+/// Evaluates a program with the sample's fields as variables. Its errors are not the rule's
+/// fault (an empty list where a fact always has items), so callers only read a value.
+fn run_on_sample(program: &cel::Program, sample: &serde_json::Value) -> Result<cel::Value, ()> {
+    let root = root_context();
+    let ctx = fact_scope(&root, sample).map_err(|_| ())?;
+    program.execute(&ctx).map_err(|_| ())
+}
+
+/// The byte range of the first `"value"` in the text, quotes included.
+fn quoted_range(text: &str, value: &str) -> Option<std::ops::Range<usize>> {
+    let quoted = format!("\"{value}\"");
+    text.find(&quoted).map(|start| start..start + quoted.len())
 }
 
 /// The byte range of the line that sets `key`, for error labels.

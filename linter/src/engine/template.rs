@@ -67,6 +67,14 @@ impl Template {
         Ok(Template { parts })
     }
 
+    /// The expressions of the placeholders, in order.
+    pub fn programs(&self) -> impl Iterator<Item = &cel::Program> {
+        self.parts.iter().filter_map(|part| match part {
+            Part::Expr(program) => Some(&**program),
+            Part::Text(_) => None,
+        })
+    }
+
     /// Renders the template with the fact's variables.
     pub fn render(&self, ctx: &cel::Context<'_, '_>) -> Result<String, String> {
         let mut out = String::new();
@@ -84,7 +92,7 @@ impl Template {
 }
 
 /// A CEL value as a user reads it: strings bare, lists joined with commas.
-fn display(value: &cel::Value) -> String {
+pub(super) fn display(value: &cel::Value) -> String {
     match value {
         cel::Value::String(s) => printable(s),
         cel::Value::Int(n) => n.to_string(),

@@ -7,7 +7,8 @@ use miette::{GraphicalReportHandler, GraphicalTheme};
 
 use super::{Counts, RenderContext, plural};
 use crate::Report;
-use crate::diag::{Rendered, render_finding, render_problem};
+use crate::diag::{Rendered, render_finding, render_problem, render_run_error};
+use crate::model::Input;
 
 /// Renders the human report.
 pub fn render_human(report: &Report, ctx: &RenderContext<'_>) -> String {
@@ -18,6 +19,10 @@ pub fn render_human(report: &Report, ctx: &RenderContext<'_>) -> String {
     let mut emit = |rendered: Rendered| {
         // Writing into a String does not fail; a renderer error leaves the report shorter.
         let _ = handler.render_report(&mut out, &rendered);
+        for also in &rendered.also {
+            out.push('\n');
+            let _ = handler.render_report(&mut out, also);
+        }
         out.push('\n');
     };
     for finding in &report.findings {
@@ -26,10 +31,28 @@ pub fn render_human(report: &Report, ctx: &RenderContext<'_>) -> String {
     for problem in report.problems.iter().filter(|p| ctx.verbose || p.is_error()) {
         emit(render_problem(problem, &ctx.dump.sources));
     }
-    for error in &report.rule_errors {
-        let _ = writeln!(out, "rule error: {error}\n");
+    for error in &report.run_errors {
+        emit(render_run_error(error));
     }
     out.push_str(&coverage(report, ctx));
+    out
+}
+
+/// The namespaces that lack an input the rules read per namespace, with the commands.
+fn missing_inputs(report: &Report) -> Vec<(String, Vec<String>)> {
+    let per_ns = [Input::Links, Input::Addresses, Input::Routes, Input::Sockets];
+    let model = &report.model;
+    let mut out = Vec::new();
+    for ns in &model.namespaces {
+        let missing: Vec<String> = per_ns
+            .iter()
+            .filter(|i| model.coverage.inputs.contains(i) && !ns.captured.contains(i))
+            .map(|i| format!("`{}`", i.command()))
+            .collect();
+        if !missing.is_empty() {
+            out.push((ns.display(), missing));
+        }
+    }
     out
 }
 
@@ -38,15 +61,26 @@ fn coverage(report: &Report, ctx: &RenderContext<'_>) -> String {
     let model = &report.model;
     let cov = &model.coverage;
     let names: Vec<String> = model.namespaces.iter().map(|n| n.display()).collect();
-    let _ = writeln!(
-        out,
-        "read {} in {} ({}):",
-        plural(cov.n_files, "file"),
-        plural(model.namespaces.len(), "namespace"),
-        names.join(", ")
-    );
+    if cov.n_files == 0 {
+        let _ = writeln!(out, "read no file");
+    } else {
+        let _ = writeln!(
+            out,
+            "read {} in {} ({}):",
+            plural(cov.n_files, "file"),
+            plural(model.namespaces.len(), "namespace"),
+            names.join(", ")
+        );
+    }
     for (kind, n) in &cov.files_by_kind {
         let _ = writeln!(out, "  {n:>4} × {kind}");
+    }
+    let missing = missing_inputs(report);
+    if !missing.is_empty() {
+        let _ = writeln!(out, "not captured in every namespace (rules skip what is missing):");
+        for (ns, commands) in missing {
+            let _ = writeln!(out, "  {ns}: no {}", commands.join(", no "));
+        }
     }
     let skipped = &ctx.dump.skipped;
     if !skipped.is_empty() {
@@ -81,6 +115,9 @@ fn coverage(report: &Report, ctx: &RenderContext<'_>) -> String {
     }
     if counts.input_errors > 0 {
         parts.push(plural(counts.input_errors, "input error"));
+    }
+    if !report.run_errors.is_empty() {
+        parts.push(plural(report.run_errors.len(), "run error"));
     }
     let _ = writeln!(out, "{} in {}", parts.join(", "), plural(cov.n_files, "file"));
     out

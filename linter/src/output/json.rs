@@ -1,5 +1,6 @@
 //! The JSON format: one object with `diagnostics` (findings, then input problems, each with
-//! a dump-relative location, 1-based line and column), `coverage` and `summary`. Keys keep
+//! a dump-relative location, 1-based line and column), `run_errors` (an empty dump, a rule
+//! that failed), `coverage` and `summary`. Keys keep
 //! a fixed order, so the output diffs cleanly.
 
 use serde::Serialize;
@@ -12,6 +13,7 @@ use crate::source::{Span, is_hostile};
 struct Output<'a> {
     version: u32,
     diagnostics: Vec<Diagnostic<'a>>,
+    run_errors: Vec<RunError<'a>>,
     coverage: Coverage<'a>,
     summary: Summary,
 }
@@ -29,6 +31,13 @@ struct Diagnostic<'a> {
     key: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     fact: Option<&'a serde_json::Value>,
+}
+
+#[derive(Serialize)]
+struct RunError<'a> {
+    code: &'a str,
+    message: &'a str,
+    help: &'a str,
 }
 
 #[derive(Serialize)]
@@ -75,6 +84,8 @@ struct Summary {
     warnings: usize,
     infos: usize,
     input_errors: usize,
+    notes: usize,
+    run_errors: usize,
 }
 
 fn loc(ctx: &RenderContext<'_>, span: Span) -> Location {
@@ -124,6 +135,11 @@ pub fn render_json(report: &Report, ctx: &RenderContext<'_>) -> String {
     let output = Output {
         version: 1,
         diagnostics,
+        run_errors: report
+            .run_errors
+            .iter()
+            .map(|e| RunError { code: e.code, message: &e.message, help: &e.help })
+            .collect(),
         coverage: Coverage {
             files: report.model.coverage.n_files,
             files_by_kind: &report.model.coverage.files_by_kind,
@@ -149,6 +165,8 @@ pub fn render_json(report: &Report, ctx: &RenderContext<'_>) -> String {
             warnings: counts.warnings,
             infos: counts.infos,
             input_errors: counts.input_errors,
+            notes: report.problems.iter().filter(|p| !p.is_error()).count(),
+            run_errors: report.run_errors.len(),
         },
     };
     // Serializing plain structs of strings and numbers cannot fail.

@@ -32,5 +32,8 @@ pub fn render_short(report: &Report, ctx: &RenderContext<'_>) -> String {
             problem.code
         );
     }
+    for error in &report.run_errors {
+        let _ = writeln!(out, "netlint: error: {} [{}]", error.message, error.code);
+    }
     out
 }

@@ -252,7 +252,19 @@ fn parse_rule(file: FileId, offset: usize, line: &str, table: &str) -> Result<Ra
                 rule.target = Some(Spanned::new(need(value_str)?, span));
             }
             "--to-destination" | "--to-source" | "--to" => {
-                rule.to = Some(Spanned::new(need(value_str)?, span))
+                let value = need(value_str)?;
+                split_nat_target(&value).map_err(|what| {
+                    Problem::error(
+                        CODE,
+                        span,
+                        format!("invalid {what} in `{} {}`", printable(word), printable(&value)),
+                    )
+                    .with_help(
+                        "expected [ADDRESS[-ADDRESS]][:PORT[-PORT]], IPv6 addresses in brackets \
+                         when a port follows, each port from 0 to 65535",
+                    )
+                })?;
+                rule.to = Some(Spanned::new(value, span))
             }
             "--to-ports" => rule.to_ports = value_str,
             // Module loads and options that change nothing netlint models.
@@ -294,6 +306,41 @@ fn port_list(value: String, span: Span) -> Result<String, Problem> {
     ))
 }
 
+/// The address (or the first of a range) and the port range of a NAT target.
+pub type NatTarget = (Option<IpAddr>, Option<(u16, u16)>);
+
+/// The address and ports of a NAT target (`--to-destination 172.17.0.2:80`,
+/// `[fd00::2]:80`, `10.0.0.2-10.0.0.9:8000-8100`); of an address range only the first
+/// address is kept. The error names the part that is wrong.
+pub fn split_nat_target(to: &str) -> Result<NatTarget, &'static str> {
+    if let Ok(addr) = to.parse::<IpAddr>() {
+        return Ok((Some(addr), None));
+    }
+    let (addr, ports) = match to.strip_prefix('[') {
+        Some(rest) => match rest.split_once("]:") {
+            Some((a, p)) => (a, Some(p)),
+            None => (rest.strip_suffix(']').ok_or("address")?, None),
+        },
+        None => match to.rsplit_once(':') {
+            Some((a, p)) => (a, Some(p)),
+            None => (to, None),
+        },
+    };
+    let addr = match addr.split('-').next() {
+        Some("") | None => None,
+        Some(first) => Some(first.parse::<IpAddr>().map_err(|_| "address")?),
+    };
+    let ports = ports.map(|p| port_range(p).ok_or("port")).transpose()?;
+    Ok((addr, ports))
+}
+
+/// `80`, `80-90` or `80:90`, every port from 0 to 65535, the first not above the last.
+pub fn port_range(text: &str) -> Option<(u16, u16)> {
+    let (a, b) = text.split_once(['-', ':']).unwrap_or((text, text));
+    let (a, b) = (a.parse().ok()?, b.parse().ok()?);
+    (a <= b).then_some((a, b))
+}
+
 fn not_a_rule(span: Span, line: &str) -> Problem {
     Problem::error(CODE, span, format!("cannot read `{}`", printable(line))).with_help(
         "expected `-A CHAIN …`, `:CHAIN POLICY [p:b]`, `*table`, `COMMIT` or a `#` comment",
@@ -303,6 +350,23 @@ fn not_a_rule(span: Span, line: &str) -> Problem {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nat_targets_split_into_address_and_ports() {
+        let addr = |a: &str| Some(a.parse::<IpAddr>().unwrap());
+        assert_eq!(split_nat_target("172.17.0.2:80"), Ok((addr("172.17.0.2"), Some((80, 80)))));
+        assert_eq!(split_nat_target("[fd00::2]:80"), Ok((addr("fd00::2"), Some((80, 80)))));
+        assert_eq!(split_nat_target("fd00::2"), Ok((addr("fd00::2"), None)));
+        assert_eq!(
+            split_nat_target("10.0.0.2-10.0.0.9:8000-8100"),
+            Ok((addr("10.0.0.2"), Some((8000, 8100))))
+        );
+        assert_eq!(split_nat_target("10.88.0.12:70000"), Err("port"));
+        assert_eq!(split_nat_target("10.88.0.12:-1"), Err("port"));
+        assert_eq!(split_nat_target("10.88.0.12:90-80"), Err("port"));
+        assert_eq!(split_nat_target("10.88.0.999:80"), Err("address"));
+        assert_eq!(split_nat_target("[fd00::2"), Err("address"));
+    }
 
     #[test]
     fn reads_docker_dnat_with_negation_and_counters() {
