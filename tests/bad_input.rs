@@ -651,7 +651,8 @@ fn veth_whose_peer_namespace_was_not_captured_gives_a_note() {
         check("uncaptured_peer", &scratch, &[DUMP, "--format", "short", "-v", "--select", "NL031"]);
     assert!(
         run.stdout.contains(
-            "note: the peer of veth `veth-c2` (ifindex 2) is not in the dump; its namespace was not captured"
+            "note: the peer of veth `veth-c2` (its ifindex 2 in the other namespace) is not in the \
+             dump; that namespace was not captured"
         ),
         "{}",
         run.stdout
@@ -778,7 +779,7 @@ fn unreadable_file_is_an_input_error_and_the_rest_is_linted() {
     snapshot("unreadable_file", &scratch, &run);
     assert_eq!(run.code, 3);
     assert!(
-        run.stdout.contains("c2/ip-j-route.json: cannot read file: Permission denied"),
+        run.stdout.contains("c2/ip-j-route.json: cannot read: Permission denied"),
         "{}",
         run.stdout
     );

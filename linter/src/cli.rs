@@ -27,10 +27,10 @@ pub struct Args {
     /// More rule files: a folder searched for `*.toml`, added to the shipped rules.
     #[arg(long = "rules", value_name = "DIR")]
     pub rules_dirs: Vec<PathBuf>,
-    /// Run only these rules (code or name; repeat or separate with commas).
+    /// Run only these rules (code, name or category; repeat or separate with commas).
     #[arg(long, value_delimiter = ',', value_name = "RULE")]
     pub select: Vec<String>,
-    /// Do not run these rules (code or name).
+    /// Do not run these rules (code, name or category).
     #[arg(long, value_delimiter = ',', value_name = "RULE")]
     pub ignore: Vec<String>,
     /// Exit 1 when a finding is at or above this severity.
@@ -114,19 +114,36 @@ pub fn settings(args: Args) -> miette::Result<Settings> {
             miette::bail!("{n} rule file(s) could not be loaded");
         }
     };
+    let is_category = |name: &str| rules.rules.iter().any(|r| r.file.category.name() == name);
     for name in args.select.iter().chain(&args.ignore) {
-        if rules.find(name).is_none() {
+        if rules.find(name).is_none() && !is_category(name) {
+            let known: Vec<&str> = rules.rules.iter().map(|r| r.file.id.as_str()).collect();
             miette::bail!(
-                help = "`netlint --help`; rule codes look like NL001, names like published-port-to-loopback-listener",
-                "unknown rule `{name}`"
+                help = format!(
+                    "name a rule by code ({}), by name (published-port-to-loopback-listener) or a \
+                     category (loopback-bind, double-nat, unreachable-route, mtu-mismatch)",
+                    known.join(", ")
+                ),
+                "unknown rule `{}`",
+                printable(name)
             );
         }
     }
     for rule in &mut rules.rules {
         let named = |list: &[String]| {
-            list.iter().any(|n| n.eq_ignore_ascii_case(&rule.file.id) || *n == rule.file.name)
+            list.iter().any(|n| {
+                n.eq_ignore_ascii_case(&rule.file.id)
+                    || *n == rule.file.name
+                    || *n == rule.file.category.name()
+            })
         };
         rule.enabled = (args.select.is_empty() || named(&args.select)) && !named(&args.ignore);
+    }
+    if rules.rules.iter().all(|r| !r.enabled) {
+        miette::bail!(
+            help = "`--ignore` takes away what `--select` picked; leave at least one rule",
+            "no rule is left to run"
+        );
     }
     let color = match args.color {
         ColorArg::Always => true,

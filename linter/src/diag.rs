@@ -5,17 +5,12 @@
 //! the primary location's file stay on the diagnostic and each other file becomes a related
 //! diagnostic of its own, in the order the rule lists its labels.
 
-use std::sync::Arc;
-
-use miette::{
-    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceCode, SourceSpan,
-    SpanContents,
-};
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode};
 
 use crate::RunError;
 use crate::engine::{Finding, RuleSet, Severity};
 use crate::problem::{Problem, ProblemLevel};
-use crate::source::{FileId, Sources, Span};
+use crate::source::{CONTEXT, Excerpt, FileId, MAX_LABEL, MAX_LINE, Sources, Span, floor_char};
 
 /// A diagnostic ready for miette to render.
 #[derive(Debug)]
@@ -64,112 +59,7 @@ impl Diagnostic for Rendered {
 
 fn named_source(sources: &Sources, file: FileId) -> NamedSource<Excerpt> {
     let f = sources.get(file);
-    NamedSource::new(
-        f.rel_path.clone(),
-        Excerpt { text: f.shown_text(), line_starts: f.line_starts() },
-    )
-}
-
-/// A file's text as miette reads it, with control characters made visible (miette would
-/// print them raw), and a line too long to show (the one-line JSON of `ip -j`, say) cut to
-/// the part around the label, keeping its real line and column numbers.
-///
-/// miette's own reader counts lines from the start of the file for every excerpt, which
-/// makes a report of many findings in one large file quadratic; this one looks lines up in
-/// the file's line index, and counts columns in characters, as the other formats do.
-#[derive(Debug, Clone)]
-pub struct Excerpt {
-    text: Arc<str>,
-    line_starts: Arc<[u32]>,
-}
-
-/// Lines longer than this are cut around the label.
-const MAX_LINE: usize = 160;
-/// Bytes kept on each side of a label on a cut line.
-const CONTEXT: usize = 48;
-/// Labels longer than this, or that run past their first line, are cut to it: an
-/// underline of a whole object or file helps nobody, and miette cannot pad past 65 535.
-const MAX_LABEL: usize = 120;
-
-impl Excerpt {
-    /// The index of the line holding `offset`, and that line's start and end (before its
-    /// line end).
-    fn line(&self, offset: usize) -> (usize, usize, usize) {
-        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
-        let idx = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
-        let (start, end) = self.bounds(idx);
-        (idx, start, end)
-    }
-
-    fn bounds(&self, idx: usize) -> (usize, usize) {
-        let len = self.text.len();
-        let start = self.line_starts.get(idx).map_or(len, |&s| s as usize).min(len);
-        let next = self.line_starts.get(idx + 1).map_or(len, |&s| s as usize).min(len);
-        let line = self.text.get(start..next).unwrap_or("");
-        let line = line.strip_suffix('\n').unwrap_or(line);
-        (start, start + line.strip_suffix('\r').unwrap_or(line).len())
-    }
-
-    fn column(&self, line_start: usize, offset: usize) -> usize {
-        self.text.get(line_start..offset).map_or(0, |t| t.chars().count())
-    }
-}
-
-impl SourceCode for Excerpt {
-    fn read_span<'a>(
-        &'a self,
-        span: &SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let text: &str = &self.text;
-        let start = floor_char(text, span.offset().min(text.len()));
-        let end = floor_char(text, (span.offset() + span.len()).min(text.len())).max(start);
-        let (first, first_start, first_end) = self.line(start);
-        let (last, ..) = self.line(end.saturating_sub(1).max(start));
-
-        if first == last && first_end - first_start > MAX_LINE {
-            let cut_start = floor_char(text, start.saturating_sub(CONTEXT).max(first_start));
-            let cut_end = ceil_char(text, (end + CONTEXT).min(first_end));
-            // miette shows `column` in the `[file:line:col]` header: make it the label's own.
-            let column = self.column(first_start, start);
-            let data = text.get(cut_start..cut_end).unwrap_or("").as_bytes();
-            let contents =
-                MietteSpanContents::new(data, (cut_start..cut_end).into(), first, column, 1);
-            return Ok(Box::new(contents));
-        }
-        if before == 0 && after == 0 {
-            let data = text.get(start..end).unwrap_or("").as_bytes();
-            let column = self.column(first_start, start);
-            let contents =
-                MietteSpanContents::new(data, (start..end).into(), first, column, last - first + 1);
-            return Ok(Box::new(contents));
-        }
-        let ctx_first = first.saturating_sub(before);
-        let ctx_last = (last + after).min(self.line_starts.len().saturating_sub(1));
-        let data_start = self.bounds(ctx_first).0;
-        // Up to and with the last line's line end, as miette's own reader gives it.
-        let data_end =
-            self.line_starts.get(ctx_last + 1).map_or(text.len(), |&s| s as usize).min(text.len());
-        let data = text.get(data_start..data_end).unwrap_or("").as_bytes();
-        let span = (data_start..data_end).into();
-        let contents = MietteSpanContents::new(data, span, ctx_first, 0, ctx_last - ctx_first + 1);
-        Ok(Box::new(contents))
-    }
-}
-
-fn floor_char(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
-fn ceil_char(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at += 1;
-    }
-    at
+    NamedSource::new(f.rel_path.clone(), Excerpt::new(f.shown_text(), f.line_starts()))
 }
 
 /// A label's span as an excerpt shows it: cut to its first line and to [`MAX_LABEL`] bytes.

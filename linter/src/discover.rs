@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use tracing::debug;
 
 use crate::problem::Problem;
-use crate::source::{FileId, SourceFile, Sources, Span, printable};
+use crate::source::{FileId, SourceFile, Sources, Span, printable, printable_path};
 
 /// What a file was recognised as: the command whose output it holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -168,12 +168,18 @@ pub fn discover(root: &Path, limits: Limits) -> Result<Dump, DiscoverError> {
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|entry| entry.depth() == 0 || !is_hidden(entry.file_name()));
+    let mut seen: std::collections::HashMap<(Option<String>, u64, u64), String> =
+        Default::default();
     while let Some(entry) = walker.next() {
         let entry = match entry {
             Ok(entry) => entry,
             Err(err) => {
-                let rel = err.path().map(|p| rel_path(root, p)).unwrap_or_default();
-                skip(&mut dump, &rel, walk_error(&err));
+                let path = err.path().unwrap_or(root).to_path_buf();
+                let rel = rel_path(root, &path);
+                match walk_error(&err) {
+                    WalkError::Skip(reason) => skip(&mut dump, &rel, reason),
+                    WalkError::Unreadable(reason) => unreadable(&mut dump, &path, &rel, &reason),
+                }
                 continue;
             }
         };
@@ -185,6 +191,22 @@ pub fn discover(root: &Path, limits: Limits) -> Result<Dump, DiscoverError> {
             }
             skip(&mut dump, &rel, "symbolic link to outside the dump, not followed".into());
             continue;
+        }
+        if entry.path_is_symlink()
+            && let Some(target) = linked_part_of_dump(entry.path(), &inside)
+        {
+            let own_ns = |rel: &str| rel.split_once('/').map(|(top, _)| top.to_string());
+            let alias_of_ns = file_type.is_dir() && entry.depth() == 1 && !target.contains('/');
+            let same_ns_file = !file_type.is_dir() && own_ns(&target) == own_ns(&rel);
+            if alias_of_ns || same_ns_file {
+                if file_type.is_dir() {
+                    walker.skip_current_dir();
+                }
+                let reason =
+                    format!("a link to `{}`, which is read itself", printable_path(&target));
+                skip(&mut dump, &rel, reason);
+                continue;
+            }
         }
         if file_type.is_dir() {
             continue;
@@ -199,28 +221,60 @@ pub fn discover(root: &Path, limits: Limits) -> Result<Dump, DiscoverError> {
             skip(&mut dump, &rel, reason);
             break;
         }
+        // A file reached twice in one namespace (a hard link, a link to a link) is read once.
+        // The same file in two namespaces is read in both: containers can share one.
         let ns = rel.split_once('/').map(|(top, _)| top.to_string());
+        if let Ok(meta) = entry.metadata() {
+            use std::os::unix::fs::MetadataExt as _;
+            let key = (ns.clone(), meta.dev(), meta.ino());
+            if let Some(first) = seen.get(&key) {
+                let reason = format!("the same file as `{first}`, reached again through a link");
+                skip(&mut dump, &rel, reason);
+                continue;
+            }
+            seen.insert(key, printable_path(&rel));
+        }
         read_one(&mut dump, entry.path(), rel, ns, limits);
     }
     Ok(dump)
 }
 
-/// Why the walk could not enter an entry, in the dump's terms rather than walkdir's.
-fn walk_error(err: &walkdir::Error) -> String {
+/// Why the walk could not enter an entry, in the dump's terms rather than walkdir's: links
+/// that lead nowhere are skipped, anything else that cannot be read is an input error.
+enum WalkError {
+    Skip(String),
+    Unreadable(String),
+}
+
+fn walk_error(err: &walkdir::Error) -> WalkError {
     let is_link =
         err.path().and_then(|p| fs::symlink_metadata(p).ok()).is_some_and(|m| m.is_symlink());
     match (err.loop_ancestor(), err.io_error()) {
-        (Some(_), _) => "symbolic link loop: it points to a folder that holds it".into(),
-        (None, Some(io)) if is_link => {
-            format!("broken symbolic link: {}", io_reason(io))
+        (Some(_), _) => {
+            WalkError::Skip("symbolic link loop: it points to a folder that holds it".into())
         }
-        (None, Some(io)) => format!("cannot read: {}", io_reason(io)),
-        (None, None) => printable(&err.to_string()),
+        (None, Some(io)) if is_link => {
+            WalkError::Skip(format!("broken symbolic link: {}", io_reason(io)))
+        }
+        (None, Some(io)) => WalkError::Unreadable(io_reason(io)),
+        (None, None) => WalkError::Unreadable(printable(&err.to_string())),
     }
 }
 
 fn is_hidden(name: &std::ffi::OsStr) -> bool {
     name.to_string_lossy().starts_with('.')
+}
+
+/// Where a link inside the dump leads, relative to the dump, when that place is itself read
+/// (not hidden). A link to a file of its own namespace, or a top-level folder linked to
+/// another namespace's folder, would only read the same thing twice: it is skipped for it.
+fn linked_part_of_dump(link: &Path, inside: &Path) -> Option<String> {
+    let target = fs::canonicalize(link).ok()?;
+    let rel = target.strip_prefix(inside).ok()?;
+    if rel.components().any(|c| is_hidden(c.as_os_str())) || rel.as_os_str().is_empty() {
+        return None;
+    }
+    Some(rel_path(Path::new(""), rel))
 }
 
 fn points_inside(link: &Path, inside: &Path) -> bool {
@@ -234,14 +288,25 @@ fn rel_path(root: &Path, path: &Path) -> String {
 
 /// Records a file that is not read; its name is made printable, as it comes from the dump.
 fn skip(dump: &mut Dump, rel: &str, reason: String) {
-    let rel_path = printable(rel);
+    let rel_path = printable_path(rel);
     debug!(file = %rel_path, %reason, "skipped");
     dump.skipped.push(Skipped { rel_path, reason });
 }
 
+/// Records a file or folder that exists but cannot be read: an input error, since what it
+/// holds is missing from the lint.
+fn unreadable(dump: &mut Dump, path: &Path, rel: &str, reason: &str) {
+    let id = dump.sources.add(SourceFile::new(printable_path(rel), path.into(), String::new()));
+    dump.problems.push(Problem::error(
+        "netlint::discover::read",
+        Span::file_start(id),
+        format!("cannot read: {reason}"),
+    ));
+}
+
 /// Reads, decodes and classifies one file, recording whatever goes wrong.
 fn read_one(dump: &mut Dump, path: &Path, rel: String, ns: Option<String>, limits: Limits) {
-    let shown = printable(&rel);
+    let shown = printable_path(&rel);
     let max = limits.max_file_bytes;
     // Metadata refuses a big file before any byte is read; the bounded read still stops at
     // the limit when metadata does not tell the size (procfs) or the file grows meanwhile.
@@ -263,15 +328,7 @@ fn read_one(dump: &mut Dump, path: &Path, rel: String, ns: Option<String>, limit
             );
             return;
         }
-        Err(err) => {
-            let id = dump.sources.add(SourceFile::new(shown, path.into(), String::new()));
-            dump.problems.push(Problem::error(
-                "netlint::discover::read",
-                Span::file_start(id),
-                format!("cannot read file: {err}"),
-            ));
-            return;
-        }
+        Err(err) => return unreadable(dump, path, &rel, &io_reason(&err)),
     };
     let decoded = decode(&bytes);
     let Some(text) = decoded.text else {

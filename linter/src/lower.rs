@@ -255,7 +255,7 @@ impl Lowering {
                             CODE,
                             iface.span,
                             format!(
-                                "the peer of veth `{}` (ifindex {link}) is not in the dump; its namespace was not captured",
+                                "the peer of veth `{}` (its ifindex {link} in the other namespace) is not in the dump; that namespace was not captured",
                                 printable(&iface.ifname)
                             ),
                         ));

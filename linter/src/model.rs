@@ -262,17 +262,18 @@ impl Listener {
     /// Whether the socket accepts traffic addressed to `target` (a wildcard, or the same
     /// address; `0.0.0.0` and `::` are wildcards too, and `::` also takes IPv4 unless
     /// `v6only` is set, which `ss` does not show).
+    /// An IPv4-mapped IPv6 address (`[::ffff:10.0.0.2]`) is the IPv4 address it maps.
     pub fn accepts(&self, target: IpAddr) -> bool {
-        match self.addr {
+        match self.addr.map(|a| a.to_canonical()) {
             None => true,
             Some(addr) if addr.is_unspecified() => addr.is_ipv6() || target.is_ipv4(),
-            Some(addr) => addr == target,
+            Some(addr) => addr == target.to_canonical(),
         }
     }
 
-    /// Whether the socket is bound to a loopback address only.
+    /// Whether the socket is bound to a loopback address only (`[::ffff:127.0.0.1]` too).
     pub fn is_loopback(&self) -> bool {
-        self.addr.is_some_and(|a| a.is_loopback())
+        self.addr.is_some_and(|a| a.to_canonical().is_loopback())
     }
 }
 

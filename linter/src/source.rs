@@ -8,6 +8,8 @@ use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+
 /// Index of a file in [`Sources`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct FileId(pub u32);
@@ -78,12 +80,17 @@ impl SourceFile {
     }
 
     /// The text as a diagnostic's excerpt shows it: the same bytes, except that control
-    /// characters are made visible (see [`visible`]), so a file cannot drive the terminal.
+    /// characters are made visible (see [`visible`]), so a file cannot drive the terminal,
+    /// and Docker environment values are masked (see [`mask_env_values`]).
     /// Spans into [`SourceFile::text`] fit it unchanged.
     pub fn shown_text(&self) -> Arc<str> {
-        let shown = self.shown.get_or_init(|| match visible(&self.text) {
-            Cow::Borrowed(_) => self.text.clone(),
-            Cow::Owned(text) => Arc::from(text),
+        let shown = self.shown.get_or_init(|| {
+            let masked = mask_env_values(&self.text);
+            match (visible(&masked), &masked) {
+                (Cow::Borrowed(_), Cow::Borrowed(_)) => self.text.clone(),
+                (Cow::Borrowed(text), Cow::Owned(_)) => Arc::from(text),
+                (Cow::Owned(text), _) => Arc::from(text),
+            }
         });
         shown.clone()
     }
@@ -172,10 +179,19 @@ pub fn lines_with_offsets(text: &str) -> impl Iterator<Item = (usize, &str)> {
 /// Makes a value read from input safe to print: control characters (terminal escapes,
 /// newlines) are shown as `\u{..}` escapes, and very long values are cut.
 pub fn printable(value: &str) -> String {
-    const MAX: usize = 200;
-    let mut out = String::with_capacity(value.len().min(MAX));
+    printable_within(value, 200)
+}
+
+/// A path of the dump made safe to print like [`printable`], but never cut: machine
+/// formats and editors need it whole to open the file.
+pub fn printable_path(path: &str) -> String {
+    printable_within(path, usize::MAX)
+}
+
+fn printable_within(value: &str, max: usize) -> String {
+    let mut out = String::with_capacity(value.len().min(max));
     for (i, c) in value.chars().enumerate() {
-        if i == MAX {
+        if i == max {
             out.push('…');
             break;
         }
@@ -186,6 +202,62 @@ pub fn printable(value: &str) -> String {
         }
     }
     out
+}
+
+/// Masks the values of every `"Env": [...]` list of `docker inspect` output with `*`, byte
+/// for byte, so that an excerpt near a container's environment never shows a secret while
+/// spans stay true. Only what follows the first `=` of each string is masked: the variable
+/// names stay readable. A list cut short is masked to the end of the text.
+pub fn mask_env_values(text: &str) -> Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut masked: Option<Vec<u8>> = None;
+    let mut from = 0;
+    while let Some(found) = text.get(from..).and_then(|t| t.find("\"Env\"")) {
+        let mut i = from + found + 5;
+        from = i;
+        while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace() || *b == b':') {
+            i += 1;
+        }
+        if bytes.get(i) != Some(&b'[') {
+            continue;
+        }
+        // Walk the list's strings; mask after the first `=` of each, up to its closing quote.
+        let (mut in_string, mut escaped, mut after_eq) = (false, false, false);
+        while let Some(&b) = bytes.get(i) {
+            if in_string {
+                if escaped {
+                    escaped = false;
+                } else if b == b'\\' {
+                    escaped = true;
+                } else if b == b'"' {
+                    in_string = false;
+                    after_eq = false;
+                    i += 1;
+                    continue;
+                }
+                if after_eq && !matches!(b, b'\n' | b'\r') {
+                    let out = masked.get_or_insert_with(|| bytes.to_vec());
+                    // UTF-8 continuation bytes become `*` too: each byte stays one byte.
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = b'*';
+                    }
+                } else if b == b'=' {
+                    after_eq = true;
+                }
+            } else if b == b'"' {
+                in_string = true;
+            } else if b == b']' {
+                break;
+            }
+            i += 1;
+        }
+        from = i.max(from);
+    }
+    match masked {
+        // Only whole characters were replaced by ASCII, so the bytes are still UTF-8.
+        Some(out) => Cow::Owned(String::from_utf8_lossy(&out).into_owned()),
+        None => Cow::Borrowed(text),
+    }
 }
 
 /// Makes a whole file safe to show in an excerpt without moving any byte: each hostile
@@ -221,9 +293,140 @@ pub fn is_hostile(c: char) -> bool {
         || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// A file's text as miette reads it, with control characters made visible (miette would
+/// print them raw), and a line too long to show (the one-line JSON of `ip -j`, say) cut to
+/// the part around the label, keeping its real line and column numbers.
+///
+/// miette's own reader counts lines from the start of the file for every excerpt, which
+/// makes a report of many findings in one large file quadratic; this one looks lines up in
+/// the file's line index, and counts columns in characters, as the other formats do.
+#[derive(Debug, Clone)]
+pub struct Excerpt {
+    text: Arc<str>,
+    line_starts: Arc<[u32]>,
+}
+
+/// Lines longer than this are cut around the label.
+pub const MAX_LINE: usize = 160;
+/// Bytes kept on each side of a label on a cut line.
+pub const CONTEXT: usize = 48;
+/// Labels longer than this, or that run past their first line, are cut to it: an
+/// underline of a whole object or file helps nobody, and miette cannot pad past 65 535.
+pub const MAX_LABEL: usize = 120;
+
+impl Excerpt {
+    /// An excerpt of a text already made visible, with its line index.
+    pub fn new(text: Arc<str>, line_starts: Arc<[u32]>) -> Excerpt {
+        Excerpt { text, line_starts }
+    }
+
+    /// An excerpt of any text (a rule file, say): made visible, and indexed.
+    pub fn of(text: &str) -> Excerpt {
+        let file = SourceFile::new(String::new(), PathBuf::new(), text.to_string());
+        Excerpt::new(file.shown_text(), file.line_starts())
+    }
+
+    /// The index of the line holding `offset`, and that line's start and end (before its
+    /// line end).
+    fn line(&self, offset: usize) -> (usize, usize, usize) {
+        let offset = u32::try_from(offset).unwrap_or(u32::MAX);
+        let idx = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
+        let (start, end) = self.bounds(idx);
+        (idx, start, end)
+    }
+
+    fn bounds(&self, idx: usize) -> (usize, usize) {
+        let len = self.text.len();
+        let start = self.line_starts.get(idx).map_or(len, |&s| s as usize).min(len);
+        let next = self.line_starts.get(idx + 1).map_or(len, |&s| s as usize).min(len);
+        let line = self.text.get(start..next).unwrap_or("");
+        let line = line.strip_suffix('\n').unwrap_or(line);
+        (start, start + line.strip_suffix('\r').unwrap_or(line).len())
+    }
+
+    fn column(&self, line_start: usize, offset: usize) -> usize {
+        self.text.get(line_start..offset).map_or(0, |t| t.chars().count())
+    }
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text: &str = &self.text;
+        let start = floor_char(text, span.offset().min(text.len()));
+        let end = floor_char(text, (span.offset() + span.len()).min(text.len())).max(start);
+        let (first, first_start, first_end) = self.line(start);
+        let (last, ..) = self.line(end.saturating_sub(1).max(start));
+
+        if first == last && first_end - first_start > MAX_LINE {
+            let cut_start = floor_char(text, start.saturating_sub(CONTEXT).max(first_start));
+            let cut_end = ceil_char(text, (end + CONTEXT).min(first_end));
+            // miette shows `column` in the `[file:line:col]` header: make it the label's own.
+            let column = self.column(first_start, start);
+            let data = text.get(cut_start..cut_end).unwrap_or("").as_bytes();
+            let contents =
+                MietteSpanContents::new(data, (cut_start..cut_end).into(), first, column, 1);
+            return Ok(Box::new(contents));
+        }
+        if before == 0 && after == 0 {
+            let data = text.get(start..end).unwrap_or("").as_bytes();
+            let column = self.column(first_start, start);
+            let contents =
+                MietteSpanContents::new(data, (start..end).into(), first, column, last - first + 1);
+            return Ok(Box::new(contents));
+        }
+        let ctx_first = first.saturating_sub(before);
+        let ctx_last = (last + after).min(self.line_starts.len().saturating_sub(1));
+        let data_start = self.bounds(ctx_first).0;
+        // Up to and with the last line's line end, as miette's own reader gives it.
+        let data_end =
+            self.line_starts.get(ctx_last + 1).map_or(text.len(), |&s| s as usize).min(text.len());
+        let data = text.get(data_start..data_end).unwrap_or("").as_bytes();
+        let span = (data_start..data_end).into();
+        let contents = MietteSpanContents::new(data, span, ctx_first, 0, ctx_last - ctx_first + 1);
+        Ok(Box::new(contents))
+    }
+}
+
+/// The char boundary at or before `at`.
+pub fn floor_char(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn ceil_char(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn env_values_are_masked_byte_for_byte() {
+        let text =
+            "{\"Env\": [\"DB_PASSWORD=hunter2\", \"PATH=/bin\", \"Q=a\\\"b\"], \"Name\": \"/c1\"}";
+        let masked = mask_env_values(text);
+        assert_eq!(
+            masked,
+            "{\"Env\": [\"DB_PASSWORD=*******\", \"PATH=****\", \"Q=****\"], \"Name\": \"/c1\"}"
+        );
+        assert_eq!(masked.len(), text.len());
+        let compact = "[{\"Env\":[\"K=sécret\"],\"Cmd\":[\"x=1\"]}]";
+        assert_eq!(mask_env_values(compact), "[{\"Env\":[\"K=*******\"],\"Cmd\":[\"x=1\"]}]");
+        let cut = "\"Env\": [\"A=hunter";
+        assert_eq!(mask_env_values(cut), "\"Env\": [\"A=******");
+        assert!(matches!(mask_env_values("no environment"), Cow::Borrowed(_)));
+    }
 
     #[test]
     fn line_col_counts_from_one_and_in_chars() {

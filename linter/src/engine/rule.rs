@@ -1,15 +1,14 @@
 //! The rule file format and loading. Unknown keys are errors; every doc key must be filled.
 
-use std::sync::Arc;
-
 use miette::{NamedSource, SourceSpan};
 use serde::{Deserialize, Serialize};
 
 use super::check::unknown_fields;
-use super::template::{Template, display};
+use super::template::{Template, compile, display};
 use super::{fact_scope, root_context};
 use crate::analysis::{FACT_KINDS, fact_kind};
 use crate::model::Input;
+use crate::source::{Excerpt, MAX_LABEL, printable};
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtin_rules.rs"));
@@ -166,9 +165,9 @@ pub struct RuleError {
     pub path: String,
     /// What is wrong.
     pub message: String,
-    /// The file's text.
+    /// The file's text, made visible and cut around long lines.
     #[source_code]
-    pub src: NamedSource<Arc<String>>,
+    pub src: NamedSource<Excerpt>,
     /// Where.
     #[label("here")]
     pub span: Option<SourceSpan>,
@@ -213,7 +212,7 @@ impl RuleSet {
                         if key == rule.file.name { "name" } else { "id" },
                         first.path
                     ),
-                    src: NamedSource::new(rule.path.clone(), Arc::new(String::new())),
+                    src: NamedSource::new(printable(&rule.path), Excerpt::of("")),
                     span: None,
                     help: Some("rule ids and names are unique; pick an unused one".into()),
                 });
@@ -237,14 +236,14 @@ impl RuleSet {
 
 impl Rule {
     fn load(path: &str, text: &str) -> Result<Rule, Box<RuleError>> {
-        let src = Arc::new(text.to_string());
+        let src = Excerpt::of(text);
         let error =
             |message: String, span: Option<std::ops::Range<usize>>, help: Option<String>| {
                 Box::new(RuleError {
-                    path: path.to_string(),
+                    path: printable(path),
                     message,
-                    src: NamedSource::new(path, src.clone()),
-                    span: span.map(|r| SourceSpan::from(r.start..r.end)),
+                    src: NamedSource::new(printable(path), src.clone()),
+                    span: span.map(|r| SourceSpan::from(r.start..r.end.min(r.start + MAX_LABEL))),
                     help,
                 })
             };
@@ -262,7 +261,7 @@ impl Rule {
             && file.id[2..].chars().all(|c| c.is_ascii_digit());
         if !id_ok {
             return Err(error(
-                format!("id `{}` is not of the form NL000", file.id),
+                format!("id `{}` is not of the form NL000", printable(&file.id)),
                 key_span("id"),
                 None,
             ));
@@ -271,7 +270,7 @@ impl Rule {
             && file.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !kebab {
             return Err(error(
-                format!("name `{}` is not kebab-case", file.name),
+                format!("name `{}` is not kebab-case", printable(&file.name)),
                 key_span("name"),
                 None,
             ));
@@ -279,7 +278,7 @@ impl Rule {
         let Some(kind) = fact_kind(&file.fact) else {
             let names: Vec<&str> = FACT_KINDS.iter().map(|k| k.name).collect();
             return Err(error(
-                format!("unknown fact `{}`", file.fact),
+                format!("unknown fact `{}`", printable(&file.fact)),
                 key_span("fact"),
                 Some(format!("expected one of: {}", names.join(", "))),
             ));
@@ -305,7 +304,7 @@ impl Rule {
                 .map(|name| {
                     Input::from_name(name.trim()).ok_or_else(|| {
                         error(
-                            format!("unknown input `{}` in `requires`", name.trim()),
+                            format!("unknown input `{}` in `requires`", printable(name.trim())),
                             key_span("requires"),
                             Some(
                                 "expected links, addresses, routes, sockets, firewall, docker or \
@@ -330,9 +329,8 @@ impl Rule {
                 ));
             }
         }
-        let when = cel::Program::compile(&file.when).map_err(|e| {
-            error(format!("`when` is not a valid expression: {e}"), key_span("when"), None)
-        })?;
+        let when = compile(&file.when)
+            .map_err(|e| error(format!("`when`: {e}"), key_span("when"), None))?;
         let template = |key: &str, text: &str| {
             Template::compile(text).map_err(|e| error(format!("`{key}`: {e}"), key_span(key), None))
         };

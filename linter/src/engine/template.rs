@@ -53,9 +53,8 @@ impl Template {
                             }
                         }
                     }
-                    let program = cel::Program::compile(expr.trim()).map_err(|e| {
-                        format!("placeholder `{{{expr}}}` is not a valid expression: {e}")
-                    })?;
+                    let program = compile(expr.trim())
+                        .map_err(|e| format!("placeholder `{{{expr}}}`: {e}"))?;
                     parts.push(Part::Text(std::mem::take(&mut literal)));
                     parts.push(Part::Expr(Box::new(program)));
                 }
@@ -89,6 +88,30 @@ impl Template {
         }
         Ok(out)
     }
+}
+
+/// Longest expression a rule may hold, and its deepest nesting of brackets. The CEL parser
+/// panics on errors past column 65 535 and recurses once per bracket; a rule needs neither.
+const MAX_EXPR: usize = 2000;
+const MAX_DEPTH: usize = 32;
+
+/// Compiles one CEL expression of a rule, within [`MAX_EXPR`] and [`MAX_DEPTH`].
+pub(super) fn compile(expr: &str) -> Result<cel::Program, String> {
+    if expr.len() > MAX_EXPR {
+        return Err(format!("the expression is {} bytes long, more than {MAX_EXPR}", expr.len()));
+    }
+    let mut depth = 0usize;
+    for c in expr.chars() {
+        match c {
+            '(' | '[' | '{' => depth += 1,
+            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_DEPTH {
+            return Err(format!("the expression nests brackets deeper than {MAX_DEPTH}"));
+        }
+    }
+    cel::Program::compile(expr).map_err(|e| format!("not a valid expression: {e}"))
 }
 
 /// A CEL value as a user reads it: strings bare, lists joined with commas.

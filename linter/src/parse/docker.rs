@@ -207,10 +207,26 @@ fn port_map(obj: &Obj<'_, '_>, p: &mut Vec<Problem>) -> Vec<RawPortBinding> {
                 );
                 continue;
             }
+            let parsed_ip = host_ip.as_deref().map(str::parse::<IpAddr>);
+            if let Some(Err(_)) = parsed_ip {
+                // Read as "every address", a bad HostIp would publish what Docker did not.
+                p.push(
+                    Problem::error(
+                        CODE,
+                        b.key_span("HostIp"),
+                        format!(
+                            "invalid host address `{}`",
+                            printable(host_ip.as_deref().unwrap_or(""))
+                        ),
+                    )
+                    .with_help("expected an IPv4 or IPv6 address, or \"\" for every address"),
+                );
+                continue;
+            }
             bindings.push(RawPortBinding {
                 container_port,
                 proto: proto.to_string(),
-                host_ip: host_ip.and_then(|ip| ip.parse().ok()),
+                host_ip: parsed_ip.and_then(Result::ok),
                 host_port: parsed_port.and_then(Result::ok),
                 span: span_of(obj.file, binding),
             });

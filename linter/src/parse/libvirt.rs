@@ -169,7 +169,8 @@ fn parse_xml<'a>(file: FileId, text: &'a str, what: &str) -> Result<Document<'a>
     Document::parse(text).map_err(|err| {
         // roxmltree places an unclosed root at 1:1; what was found is the end of the file.
         let (span, found) = match err {
-            roxmltree::Error::UnclosedRootNode => {
+            // roxmltree places an end of input met inside a tag or attribute at 1:1.
+            roxmltree::Error::UnclosedRootNode | roxmltree::Error::UnexpectedEndOfStream => {
                 (Span::at_end(file, text), ", at the end of the file")
             }
             _ => {
