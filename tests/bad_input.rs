@@ -1083,3 +1083,160 @@ fn a_hundred_thousand_small_files_are_all_read_and_listed() {
     assert_eq!(skipped.len(), MANY_FILES, "each unrecognised file is listed");
     assert_eq!(json["summary"]["warnings"], 1, "the NL031 finding is still there");
 }
+
+// ---------------------------------------------------------------------------------------
+// Regressions found by a hostile-input trial (issue 3): each was a panic, a leak, a hang
+// or a wrong location before it was fixed.
+
+#[test]
+fn issue_3_labels_far_apart_on_one_json_line_do_not_panic() {
+    let scratch = Scratch::example("netns-lab");
+    // 120 interfaces between vxlan42 and its bridge put their labels 100 KB apart.
+    edit_json(&scratch, "ip-j-d-link.json", |links| {
+        let list = links.as_array_mut().unwrap();
+        let at = list.iter().position(|l| l["ifname"] == "vxlan42").unwrap();
+        let uplink = list.iter().find(|l| l["ifname"] == "uplink0").unwrap().clone();
+        for k in 0..120 {
+            let mut copy = uplink.clone();
+            copy["ifname"] = format!("pad{k}").into();
+            copy["ifindex"] = (1000 + k).into();
+            copy.as_object_mut().unwrap().remove("link_index");
+            list.insert(at + 1, copy);
+        }
+    });
+    let run = run(&scratch, &[DUMP, "--select", "NL030"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("vxlan `vxlan42` has MTU 1450"), "{}", run.stdout);
+    assert!(run.stdout.lines().all(|l| l.chars().count() < 400), "no line is printed whole");
+}
+
+#[test]
+fn issue_3_compact_docker_inspect_never_shows_an_env_value() {
+    let scratch = Scratch::example("docker-lab");
+    edit_json(&scratch, "docker-inspect.json", |containers| {
+        for container in containers.as_array_mut().unwrap() {
+            container["Config"]["Env"] = serde_json::json!(["DB_PASSWORD=hunter2"]);
+        }
+    });
+    for args in [&[DUMP][..], &[DUMP, "-v"], &[DUMP, "--format", "json"]] {
+        let run = run(&scratch, args);
+        assert!(
+            run.stdout.contains("docker-inspect.json"),
+            "an excerpt of the file:\n{}",
+            run.stdout
+        );
+        assert!(!run.all().contains("hunter2"), "{args:?} leaked:\n{}", run.all());
+    }
+}
+
+#[test]
+fn issue_3_a_report_of_many_bad_lines_is_capped_and_fast() {
+    let scratch = Scratch::example("netns-lab");
+    let lines = "not a rule\n".repeat(40_000);
+    scratch.write("extra-iptables-save.txt", format!("*nat\n{lines}COMMIT\n"));
+    let started = Instant::now();
+    let run = run(&scratch, &[DUMP, "--select", "NL031"]);
+    // A debug build renders 101 problems in well under a second; quadratic was minutes.
+    assert!(started.elapsed() < Duration::from_secs(30), "took {:?}", started.elapsed());
+    assert_eq!(run.code, 3);
+    assert_eq!(run.stdout.matches("cannot read `not a rule`").count(), 100);
+    assert!(run.stdout.contains("39900 more problems in this file are not shown"));
+    assert!(run.stdout.contains("NL031"), "the findings of the rest still show");
+}
+
+#[test]
+fn issue_3_header_columns_count_characters() {
+    let scratch = Scratch::example("netns-lab");
+    // Hand-written: an iptables-save rule with a comment in UTF-8, as `-m comment` keeps it.
+    scratch.write(
+        "extra-iptables-save.txt",
+        "*nat\n-A PREROUTING -m comment --comment \"héllo ☃\" -s 10.0.0.0/33 -j ACCEPT\nCOMMIT\n",
+    );
+    let short = run(&scratch, &[DUMP, "--format", "short", "--select", "NL031"]);
+    let human = run(&scratch, &[DUMP, "--select", "NL031"]);
+    assert!(short.stdout.contains("extra-iptables-save.txt:2:46: error"), "{}", short.stdout);
+    assert!(human.stdout.contains("[extra-iptables-save.txt:2:46]"), "{}", human.stdout);
+}
+
+#[test]
+fn issue_3_out_of_range_nat_targets_and_host_ips_are_errors() {
+    let scratch = Scratch::example("docker-lab");
+    scratch.edit("iptables-save.txt", |t| t.replacen("172.17.0.2:80", "172.17.0.2:80000", 1));
+    scratch.edit("docker-inspect.json", |t| {
+        t.replacen("\"HostIp\": \"\"", "\"HostIp\": \"127.0.0.999\"", 1)
+    });
+    let run = run(&scratch, &[DUMP, "--format", "short"]);
+    assert_eq!(run.code, 3);
+    let errors = run.input_errors().join("\n");
+    assert!(errors.contains("invalid port in `--to-destination 172.17.0.2:80000`"), "{errors}");
+    assert!(errors.contains("invalid host address `127.0.0.999`"), "{errors}");
+}
+
+#[test]
+fn issue_3_ipv4_mapped_loopback_listener_is_loopback() {
+    let scratch = Scratch::example("netns-lab");
+    scratch.edit("c1/ss-lntupH.txt", |t| t.replace("127.0.0.1:80 ", "[::ffff:127.0.0.1]:80 "));
+    let run = run(&scratch, &[DUMP, "--format", "short", "--select", "loopback-bind"]);
+    let findings = run.findings().into_iter().collect::<Vec<_>>().join("\n");
+    assert!(
+        findings
+            .contains("10.88.0.11:80, but the service there listens only on [::ffff:127.0.0.1]:80"),
+        "{findings}"
+    );
+    assert!(findings.contains("[NL001"), "an error, not a missing listener: {findings}");
+}
+
+#[test]
+fn issue_3_xml_cut_inside_a_tag_points_at_the_cut() {
+    let scratch = Scratch::example("libvirt-double-nat");
+    scratch.edit("virsh-net-dumpxml-routed.xml", |t| {
+        let cut = t.find("netmask").unwrap();
+        t[..cut + 7].to_string()
+    });
+    let run = run(&scratch, &[DUMP, "--format", "short"]);
+    let error = run.input_errors().join("\n");
+    assert!(error.contains("unexpected end of stream, at the end of the file"), "{error}");
+    assert!(!error.contains("virsh-net-dumpxml-routed.xml:1:1:"), "{error}");
+}
+
+#[test]
+fn issue_3_long_paths_are_never_cut_in_locations() {
+    let scratch = Scratch::example("netns-lab");
+    let long = format!("c1/{}/ip-route-extra.txt", "d".repeat(250));
+    scratch.write(&long, "10.2.0.0/33 dev eth0\n");
+    let run = run(&scratch, &[DUMP, "--format", "json", "--select", "NL031"]);
+    assert!(run.stdout.contains(&format!("\"file\": \"{long}\"")), "{}", run.stdout);
+}
+
+#[test]
+fn issue_3_links_that_read_a_file_twice_are_skipped() {
+    use std::os::unix::fs::symlink;
+
+    let scratch = Scratch::example("netns-lab");
+    symlink("iptables-save.txt", scratch.path("ipt-alias")).unwrap();
+    symlink("c1", scratch.path("c1alias")).unwrap();
+    let run = run(&scratch, &[DUMP, "--select", "NL010,NL001"]);
+    assert!(run.stdout.contains("ipt-alias: a link to `iptables-save.txt`, which is read itself"));
+    assert!(run.stdout.contains("c1alias: a link to `c1`, which is read itself"));
+    let reference = self::run(&Scratch::example("netns-lab"), &[DUMP, "--format", "short"]);
+    let aliased = self::run(&scratch, &[DUMP, "--format", "short"]);
+    assert_eq!(aliased.findings(), reference.findings(), "the same findings, none twice");
+}
+
+#[test]
+fn issue_3_a_typo_in_a_user_rule_is_an_error_when_it_loads() {
+    let scratch = Scratch::example("clean");
+    let shipped = std::fs::read_to_string(
+        common::root().join("rules/loopback-bind/published-port-to-loopback-listener.toml"),
+    )
+    .unwrap();
+    let rule = shipped
+        .replace("NL001", "NL900")
+        .replace("published-port-to-loopback-listener", "my-rule")
+        .replace("{host.port}", "{host.prot}");
+    scratch.write("../my-rules/my-rule.toml", rule);
+    // The clean dump has no fact the rule would fire on: only a load-time check sees it.
+    let run = run(&scratch, &[DUMP, "--rules", "my-rules", "--format", "short"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("`message` reads `host.prot`"), "{}", run.stderr);
+}
