@@ -121,7 +121,7 @@ pub fn render_json(report: &Report, ctx: &RenderContext<'_>) -> String {
             rule: problem.code,
             name: problem.code.rsplit("::").next().unwrap_or(problem.code),
             category: "input",
-            severity: if problem.is_error() { "error" } else { "info" },
+            severity: if problem.is_error() { "error" } else { "note" },
             message: &problem.message,
             help: problem.help.as_deref(),
             location: loc(ctx, problem.span),

@@ -190,49 +190,39 @@ fn port_map(obj: &Obj<'_, '_>, p: &mut Vec<Problem>) -> Vec<RawPortBinding> {
         for binding in &list.elements {
             let Value::Object(o) = binding else { continue };
             let b = Obj::new(o, obj.file, CODE);
-            let host_ip = b.str("HostIp", p).filter(|s| !s.is_empty());
-            let host_port = b.str("HostPort", p).filter(|s| !s.is_empty());
-            let parsed_port = host_port.as_deref().map(str::parse::<u16>);
-            if let Some(Err(_)) = parsed_port {
-                p.push(
-                    Problem::error(
-                        CODE,
-                        b.key_span("HostPort"),
-                        format!(
-                            "invalid host port `{}`",
-                            printable(host_port.as_deref().unwrap_or(""))
-                        ),
-                    )
-                    .with_help("expected a port from 1 to 65535"),
-                );
-                continue;
-            }
-            let parsed_ip = host_ip.as_deref().map(str::parse::<IpAddr>);
-            if let Some(Err(_)) = parsed_ip {
-                // Read as "every address", a bad HostIp would publish what Docker did not.
-                p.push(
-                    Problem::error(
-                        CODE,
-                        b.key_span("HostIp"),
-                        format!(
-                            "invalid host address `{}`",
-                            printable(host_ip.as_deref().unwrap_or(""))
-                        ),
-                    )
-                    .with_help("expected an IPv4 or IPv6 address, or \"\" for every address"),
-                );
-                continue;
-            }
+            // An empty value means "every address" or "Docker picks the port"; a bad one is
+            // an error, never read as either: it would publish what Docker did not.
+            let port_help = "expected a port from 1 to 65535";
+            let ip_help = "expected an IPv4 or IPv6 address, or \"\" for every address";
+            let host_port = parse_field::<u16>(&b, "HostPort", "host port", port_help, p);
+            let host_ip = parse_field::<IpAddr>(&b, "HostIp", "host address", ip_help, p);
+            let (Ok(host_port), Ok(host_ip)) = (host_port, host_ip) else { continue };
             bindings.push(RawPortBinding {
                 container_port,
                 proto: proto.to_string(),
-                host_ip: parsed_ip.and_then(Result::ok),
-                host_port: parsed_port.and_then(Result::ok),
+                host_ip,
+                host_port,
                 span: span_of(obj.file, binding),
             });
         }
     }
     bindings
+}
+
+/// A string field that is empty (`None`) or parses as `T`; otherwise an error on the key,
+/// quoting the value, is pushed and `Err` returned.
+fn parse_field<T: std::str::FromStr>(
+    obj: &Obj<'_, '_>,
+    key: &str,
+    what: &str,
+    help: &str,
+    p: &mut Vec<Problem>,
+) -> Result<Option<T>, ()> {
+    let Some(text) = obj.str(key, p).filter(|s| !s.is_empty()) else { return Ok(None) };
+    text.parse().map(Some).map_err(|_| {
+        let message = format!("invalid {what} `{}`", printable(&text));
+        p.push(Problem::error(CODE, obj.key_span(key), message).with_help(help));
+    })
 }
 
 fn endpoint(name: &str, obj: &Obj<'_, '_>, span: Span, p: &mut Vec<Problem>) -> RawEndpoint {

@@ -151,10 +151,11 @@ pub fn parse_text(file: FileId, text: &str) -> Parsed<Vec<RawRoute>> {
             continue;
         }
         let span = Span::new(file, offset, offset + line.len());
+        let at = Line { text: line, offset, span };
         let words: Vec<&str> = line.split_whitespace().collect();
         if line.starts_with(char::is_whitespace) && words.first() == Some(&"nexthop") {
             if let Some(base) = &multipath_base {
-                let hop = read_attrs(base.clone(), &words, span);
+                let hop = read_attrs(base.clone(), &words, at, &mut problems);
                 routes.push(hop);
             }
             continue;
@@ -188,7 +189,7 @@ pub fn parse_text(file: FileId, text: &str) -> Parsed<Vec<RawRoute>> {
             metric: None,
             span,
         };
-        let route = read_attrs(base, rest.get(1..).unwrap_or(&[]), span);
+        let route = read_attrs(base, rest.get(1..).unwrap_or(&[]), at, &mut problems);
         // A multipath route prints no `dev` on its first line; its hops follow.
         if route.ifname.is_none() && route.gateway.is_none() && route.route_type == "unicast" {
             multipath_base = Some(route);
@@ -200,31 +201,76 @@ pub fn parse_text(file: FileId, text: &str) -> Parsed<Vec<RawRoute>> {
     Parsed { value: routes, problems }
 }
 
-fn read_attrs(mut route: RawRoute, words: &[&str], span: Span) -> RawRoute {
-    route.span = span;
+/// The attributes after a route's destination. A value that cannot be read is an error on
+/// its token, and is not used: a route `via 10.0.0.999` is not a route with no gateway.
+fn read_attrs(
+    mut route: RawRoute,
+    words: &[&str],
+    line: Line<'_>,
+    problems: &mut Vec<Problem>,
+) -> RawRoute {
+    route.span = line.span;
     let mut i = 0;
     while let Some(&word) = words.get(i) {
-        let value = words.get(i + 1).copied();
-        match word {
-            "via" => {
-                // `via inet6 fe80::1` names the family first.
-                let value = if matches!(value, Some("inet" | "inet6")) {
-                    words.get(i + 2).copied()
-                } else {
-                    value
-                };
-                route.gateway = value.and_then(|v| v.parse().ok());
-            }
-            "dev" => route.ifname = value.map(str::to_string),
-            "table" => route.table = value.map(str::to_string),
-            "src" => route.prefsrc = value.and_then(|v| v.parse().ok()),
-            "metric" => route.metric = value.and_then(|v| v.parse().ok()),
-            "onlink" => route.onlink = true,
+        let mut value = words.get(i + 1).copied();
+        // `via inet6 fe80::1` names the family first.
+        if word == "via" && matches!(value, Some("inet" | "inet6")) {
+            i += 1;
+            value = words.get(i + 1).copied();
+        }
+        let takes_value = matches!(word, "via" | "dev" | "table" | "src" | "metric");
+        if takes_value && value.is_none() {
+            problems.push(
+                Problem::error(CODE, line.token(word), format!("`{word}` has no value"))
+                    .with_help("expected a value after it, as `ip route` prints it"),
+            );
+        }
+        let bad = |what: &str, v: &str| {
+            Problem::error(CODE, line.token(v), format!("invalid {what} `{}`", printable(v)))
+        };
+        match (word, value) {
+            ("via", Some(v)) => match v.parse() {
+                Ok(gateway) => route.gateway = Some(gateway),
+                Err(_) => {
+                    problems.push(bad("gateway", v).with_help("expected an IPv4 or IPv6 address"))
+                }
+            },
+            ("dev", Some(v)) => route.ifname = Some(v.to_string()),
+            ("table", Some(v)) => route.table = Some(v.to_string()),
+            ("src", Some(v)) => match v.parse() {
+                Ok(src) => route.prefsrc = Some(src),
+                Err(_) => {
+                    problems.push(bad("source", v).with_help("expected an IPv4 or IPv6 address"))
+                }
+            },
+            ("metric", Some(v)) => match v.parse() {
+                Ok(metric) => route.metric = Some(metric),
+                Err(_) => problems
+                    .push(bad("metric", v).with_help("expected a number from 0 to 4294967295")),
+            },
+            ("onlink", _) => route.onlink = true,
             _ => {}
         }
-        i += 1;
+        i += if takes_value { 2 } else { 1 };
     }
     route
+}
+
+/// One line of the text, to point at its tokens.
+#[derive(Clone, Copy)]
+struct Line<'a> {
+    text: &'a str,
+    offset: usize,
+    span: Span,
+}
+
+impl Line<'_> {
+    /// The span of `token`, a slice of this line (from `split_whitespace`).
+    fn token(&self, token: &str) -> Span {
+        let start = (token.as_ptr() as usize).saturating_sub(self.text.as_ptr() as usize);
+        let start = start.min(self.text.len());
+        Span::new(self.span.file, self.offset + start, self.offset + start + token.len())
+    }
 }
 
 #[cfg(test)]

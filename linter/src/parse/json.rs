@@ -129,15 +129,17 @@ impl<'a, 'b> Obj<'a, 'b> {
         self.object.get(key).map(|p| span_of(self.file, p)).unwrap_or_else(|| self.span())
     }
 
+    /// A value of the wrong type or out of range, quoted as found.
     fn wrong_type(&self, prop: &ObjectProp<'a>, expected: &str, problems: &mut Vec<Problem>) {
-        problems.push(
-            Problem::error(
-                self.code,
-                span_of(self.file, &prop.value),
-                format!("`{}` has the wrong type", printable(prop.name.as_str())),
-            )
-            .with_help(format!("expected {expected}")),
-        );
+        problems.push(Problem::error(
+            self.code,
+            span_of(self.file, &prop.value),
+            format!(
+                "`{}` is {}, not {expected}",
+                printable(prop.name.as_str()),
+                found(&prop.value)
+            ),
+        ));
     }
 
     /// A string member.
@@ -283,5 +285,17 @@ pub fn as_str<'b>(value: &'b Value<'_>) -> Option<&'b str> {
     match value {
         Value::StringLit(s) => Some(&s.value),
         _ => None,
+    }
+}
+
+/// What a JSON value is, for a message: a number as written, or its kind.
+fn found(value: &Value<'_>) -> String {
+    match value {
+        Value::NumberLit(n) => format!("`{}`", printable(n.value)),
+        Value::StringLit(s) => format!("the string `{}`", printable(&s.value)),
+        Value::BooleanLit(b) => format!("`{}`", b.value),
+        Value::Object(_) => "an object".into(),
+        Value::Array(_) => "an array".into(),
+        Value::NullKeyword(_) => "`null`".into(),
     }
 }

@@ -64,6 +64,9 @@ pub fn parse_dump(dump: &Dump) -> Vec<Parsed<ParsedFile>> {
                 tracing::trace_span!("parse", file = %dump.sources.get(file.id).rel_path).entered();
             let mut parsed = parse_file(file.id, file.format, text);
             cap_problems(&mut parsed.problems, file.id);
+            if let Some(note) = last_line_open(file.id, file.format, text) {
+                parsed.problems.push(note);
+            }
             Parsed {
                 value: ParsedFile {
                     file: file.id,
@@ -99,6 +102,27 @@ fn cap_problems(problems: &mut Vec<Problem>, file: FileId) {
             "fix the ones above first: a file this broken is not the tool output it resembles",
         ),
     );
+}
+
+/// A note when a text file's last line has no line end: every tool ends its lines with one,
+/// so the file may have been cut there, and its last record read short (`:80` of `:8080`).
+fn last_line_open(file: FileId, format: Format, text: &str) -> Option<Problem> {
+    let is_text = matches!(
+        format,
+        Format::IpLinkText
+            | Format::IpAddrText
+            | Format::IpRouteText
+            | Format::Ss
+            | Format::IptablesSave
+    );
+    (is_text && !text.ends_with('\n')).then(|| {
+        Problem::note(
+            "netlint::parse::cut",
+            Span::at_end(file, text),
+            "the last line has no line end: was the file cut short here?",
+        )
+        .with_help("capture the output again if this line is incomplete")
+    })
 }
 
 /// Parses one file of a known format.
