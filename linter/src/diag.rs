@@ -62,13 +62,27 @@ fn named_source(sources: &Sources, file: FileId) -> NamedSource<Excerpt> {
     NamedSource::new(f.rel_path.clone(), Excerpt::new(f.shown_text(), f.line_starts()))
 }
 
-/// A label's span as an excerpt shows it: cut to its first line and to [`MAX_LABEL`] bytes.
+/// Lines a label may cover and still be underlined whole (a Docker port binding object).
+const MAX_LABEL_LINES: usize = 6;
+
+/// A label's span as an excerpt shows it: whole when it covers a few short lines, else cut to
+/// its first line and to [`MAX_LABEL`] bytes.
 fn shown_span(sources: &Sources, span: Span) -> std::ops::Range<usize> {
     let file = sources.get(span.file);
-    let (line_idx, line_len) = file.line_of(span.start);
-    let line_start = file.line_starts().get(line_idx).map_or(0, |&s| s as usize);
-    let start = span.start as usize;
-    let end = (span.end as usize).min(line_start + line_len).min(start + MAX_LABEL).max(start);
+    let (start, end) = (span.start as usize, span.end as usize);
+    let (first, first_len) = file.line_of(span.start);
+    let (last, _) = file.line_of(span.end.saturating_sub(1).max(span.start));
+    let few_short_lines = last > first
+        && last - first < MAX_LABEL_LINES
+        && (first..=last).all(|idx| {
+            let line_start = file.line_starts().get(idx).copied().unwrap_or(0);
+            file.line_of(line_start).1 <= MAX_LINE
+        });
+    if few_short_lines {
+        return start..end;
+    }
+    let line_start = file.line_starts().get(first).map_or(0, |&s| s as usize);
+    let end = end.min(line_start + first_len).min(start + MAX_LABEL).max(start);
     start..floor_char(&file.text, end).max(start)
 }
 
