@@ -247,8 +247,20 @@ fn empty_and_blank_files_are_listed_as_skipped() {
 
     let run = check("empty_files", &scratch, &[DUMP, "--select", "NL031"]);
     assert_eq!(run.code, 0, "empty files are not bad input; a warning alone passes");
-    assert_eq!(run.stdout.matches(": empty file").count(), 2, "{}", run.stdout);
+    assert_eq!(run.stdout.matches(": empty file").count(), 1, "{}", run.stdout);
+    assert!(run.stdout.contains("ip-j-neigh.json: empty file"), "{}", run.stdout);
     assert!(run.stdout.contains("c1/ip-j-6-route.json: empty JSON array"), "{}", run.stdout);
+    // An empty `ss` is an answer (nothing listens), known by its file name: it is read.
+    assert!(!run.stdout.contains("c1/ss-lntuH.txt"), "{}", run.stdout);
+}
+
+#[test]
+fn empty_ss_output_means_nothing_listens() {
+    let scratch = Scratch::example("netns-lab");
+    scratch.write("c2/ss-lntupH.txt", "");
+    let run = run(&scratch, &[DUMP, "--format", "short", "--select", "NL002"]);
+    let findings = run.findings().into_iter().collect::<Vec<_>>().join("\n");
+    assert!(findings.contains("10.88.0.12:80, but nothing listens on port 80"), "{findings}");
 }
 
 #[test]

@@ -258,9 +258,9 @@ pub fn terminal_width() -> usize {
     std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).unwrap_or(100).min(160)
 }
 
-#[expect(clippy::print_stderr, reason = "the CLI reports errors on stderr")]
 fn eprintln_report(report: miette::Report) {
-    eprintln!("{report:?}");
+    // A closed stderr (`2>&1 | head`) must not turn a report into a panic and exit 4.
+    let _ = writeln!(std::io::stderr(), "{report:?}");
 }
 
 /// Writes the report; a closed pipe (`netlint … | head`) ends the run quietly.

@@ -150,7 +150,7 @@ pub fn render_finding(finding: &Finding, rules: &RuleSet, sources: &Sources) -> 
 /// Lines apart that two labels may be and still share one excerpt: miette prints every line
 /// between the labels of one excerpt, so the DNAT line and a filter rule 300 lines further
 /// down must each get their own.
-const MAX_GAP_LINES: usize = 3;
+const MAX_GAP_LINES: usize = 5;
 
 /// Splits labels into the excerpts that show them: one per file, further split wherever two
 /// labels are more than [`MAX_GAP_LINES`] apart, sit on different lines of which one is too

@@ -293,6 +293,19 @@ fn skip(dump: &mut Dump, rel: &str, reason: String) {
     dump.skipped.push(Skipped { rel_path, reason });
 }
 
+/// The tool whose empty output an empty file holds, by the names the README's capture
+/// commands give: `ss…` and `…iptables-save…`.
+fn empty_output_of(rel: &str) -> Option<Format> {
+    let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
+    if name.starts_with("ss") {
+        Some(Format::Ss)
+    } else if name.contains("iptables-save") {
+        Some(Format::IptablesSave)
+    } else {
+        None
+    }
+}
+
 /// Records a file or folder that exists but cannot be read: an input error, since what it
 /// holds is missing from the lint.
 fn unreadable(dump: &mut Dump, path: &Path, rel: &str, reason: &str) {
@@ -335,7 +348,15 @@ fn read_one(dump: &mut Dump, path: &Path, rel: String, ns: Option<String>, limit
         return skip(dump, &rel, "binary content, not the text output of a network tool".into());
     };
     if text.trim().is_empty() {
-        return skip(dump, &rel, "empty file".into());
+        // Empty output is an answer from `ss` (nothing listens) and `iptables-save` (no
+        // rules), but has no content to recognise: the capture's file name tells.
+        let Some(format) = empty_output_of(&rel) else {
+            return skip(dump, &rel, "empty file".into());
+        };
+        debug!(file = %shown, format = format.describe(), "empty output, recognised by name");
+        let id = dump.sources.add(SourceFile::new(shown, path.into(), text));
+        dump.files.push(DumpFile { id, ns, format });
+        return;
     }
     // `ip -j` prints `[]` when there is nothing to list, which names no tool.
     if text.split_whitespace().eq(["[]"]) || text.split_whitespace().eq(["[", "]"]) {
@@ -422,11 +443,25 @@ pub const ROUTE_TYPES: [&str; 10] = [
 pub fn classify(text: &str) -> Option<Format> {
     let trimmed = text.trim_start();
     let head = trimmed.get(..trimmed.len().min(64 * 1024)).unwrap_or(trimmed);
-    match trimmed.as_bytes().first()? {
-        b'[' | b'{' => classify_json(head),
-        b'<' => classify_xml(head),
-        _ => classify_text(head),
+    let by_start = |head: &str| match head.as_bytes().first() {
+        Some(b'[' | b'{') => classify_json(head),
+        Some(b'<') => classify_xml(head),
+        _ => None,
+    };
+    if let Some(format) = by_start(head).or_else(|| classify_text(head)) {
+        return Some(format);
     }
+    // A stray line before the output (a shell's warning pasted along) must not hide the
+    // file: classified by what follows, the parser reports the stray line as an error.
+    let mut lines = head.split_inclusive('\n').take(5);
+    let mut skipped = lines.next()?.len();
+    for line in lines {
+        if let Some(format) = head.get(skipped..).and_then(|rest| by_start(rest.trim_start())) {
+            return Some(format);
+        }
+        skipped += line.len();
+    }
+    None
 }
 
 /// JSON is recognised by the keys each tool prints; a truncated file still shows them, so
@@ -488,10 +523,16 @@ fn classify_text(head: &str) -> Option<Format> {
         });
         return Some(if has_addr { Format::IpAddrText } else { Format::IpLinkText });
     }
-    if lines.iter().take(5).all(|l| is_ss_line(l)) {
+    // Most lines decide, not all: one stray line (a warning, a prompt) is the parser's to
+    // report, and must not make the whole file unrecognised.
+    let mostly = |test: fn(&str) -> bool| {
+        let n = lines.iter().filter(|l| test(l)).count();
+        n >= 1 && n * 2 >= lines.len()
+    };
+    if mostly(is_ss_line) {
         return Some(Format::Ss);
     }
-    if lines.iter().take(5).all(|l| is_route_line(l)) {
+    if mostly(is_route_line) {
         return Some(Format::IpRouteText);
     }
     None

@@ -42,7 +42,8 @@ pub fn lint(dump: &discover::Dump, rules: &engine::RuleSet) -> Report {
     run_errors.extend(evaluation.rule_errors.into_iter().map(|message| {
         RunError {
             code: "netlint::rules::eval",
-            message,
+            // It quotes the rule's path and the fact's key, from the user and the dump.
+            message: source::printable_path(&message),
             help: "the rule's expression failed on a fact: fix the rule file, or report it if it \
                is a shipped rule"
                 .into(),

@@ -349,6 +349,7 @@ impl Lowering {
                     proto,
                     addr,
                     port: raw.port,
+                    device: raw.ifname,
                     process: raw.process,
                     span: raw.span,
                 });
@@ -395,6 +396,7 @@ impl Lowering {
                 to_addr,
                 to_ports,
                 comment: raw.comment,
+                has_unmodelled: !raw.unsupported.is_empty(),
                 span: raw.span,
             });
         }

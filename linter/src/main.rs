@@ -29,9 +29,9 @@ fn main() -> ExitCode {
     }
 }
 
-#[expect(clippy::print_stderr, reason = "the binary reports errors on stderr")]
 fn report_error(report: miette::Report) {
-    eprintln!("{report:?}");
+    // A closed stderr must not turn a report into a panic and exit 4.
+    let _ = std::io::Write::write_fmt(&mut std::io::stderr(), format_args!("{report:?}\n"));
 }
 
 /// Errors on stderr look like the report on stdout: unicode, colour only on a terminal.

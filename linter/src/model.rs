@@ -65,7 +65,7 @@ impl Input {
             Input::Links => "ip -j -d link",
             Input::Addresses => "ip -j addr",
             Input::Routes => "ip -j route show table all",
-            Input::Sockets => "ss -lntuH",
+            Input::Sockets => "ss -lntupH",
             Input::Firewall => "iptables-save",
             Input::Docker => "docker inspect",
             Input::Libvirt => "virsh dumpxml",
@@ -252,6 +252,8 @@ pub struct Listener {
     pub addr: Option<IpAddr>,
     /// Port.
     pub port: u16,
+    /// The interface it is bound to (`%lo` in `ss`), if any.
+    pub device: Option<String>,
     /// Process name, with `ss -p`.
     pub process: Option<String>,
     /// The `ss` line.
@@ -264,6 +266,10 @@ impl Listener {
     /// `v6only` is set, which `ss` does not show).
     /// An IPv4-mapped IPv6 address (`[::ffff:10.0.0.2]`) is the IPv4 address it maps.
     pub fn accepts(&self, target: IpAddr) -> bool {
+        // Bound to `lo` (SO_BINDTODEVICE), a socket sees only what arrives on loopback.
+        if self.device.as_deref() == Some("lo") && !target.to_canonical().is_loopback() {
+            return false;
+        }
         match self.addr.map(|a| a.to_canonical()) {
             None => true,
             Some(addr) if addr.is_unspecified() => addr.is_ipv6() || target.is_ipv4(),
@@ -271,9 +277,11 @@ impl Listener {
         }
     }
 
-    /// Whether the socket is bound to a loopback address only (`[::ffff:127.0.0.1]` too).
+    /// Whether the socket is bound to a loopback address only (`[::ffff:127.0.0.1]` too),
+    /// or to the loopback interface (`0.0.0.0%lo`).
     pub fn is_loopback(&self) -> bool {
         self.addr.is_some_and(|a| a.to_canonical().is_loopback())
+            || self.device.as_deref() == Some("lo")
     }
 }
 
@@ -326,6 +334,8 @@ pub struct FwRule {
     pub to_ports: Option<(u16, u16)>,
     /// `--comment`.
     pub comment: Option<String>,
+    /// Whether the line has options netlint does not model (they may narrow its matches).
+    pub has_unmodelled: bool,
     /// The line.
     pub span: Span,
 }

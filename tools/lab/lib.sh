@@ -5,7 +5,7 @@
 #
 # Conventions every capture script follows:
 #   - all state lives in namespaces named "$LAB_PREFIX-<role>" (default prefix "netlint-<lab>"),
-#     in a run dir "$LAB_RUNDIR" (/tmp/netlint-lab.<lab>) and in processes recorded in
+#     in a run dir "$LAB_RUNDIR" (/tmp/netlint-lab.<lab>.<prefix>) and in processes recorded in
 #     "$LAB_RUNDIR/pids"; lab_teardown removes all of it, also what a killed run left behind;
 #   - nothing is created in the root network namespace (no veth end, no address, no rule);
 #   - OUT_DIR ($1) receives the dump: top-level files = the host namespace, one sub-folder per
@@ -65,12 +65,16 @@ lab_require() {
 lab_init() {
   LAB_NAME=$1 LAB_OUT=$2
   [ "$(id -u)" = 0 ] || die "must run as root"
-  LAB_RUNDIR="${TMPDIR:-/tmp}/netlint-lab.$LAB_NAME"
-  # one run of a given script at a time: lock the script file itself (no lock file left over).
-  # Background processes must not inherit fd 9 (start_bg closes it), or a run killed with
-  # SIGKILL would leave the lock held by its services.
-  exec 9<"$0"
-  flock -n 9 || die "another run of $0 is in progress"
+  LAB_RUNDIR="${TMPDIR:-/tmp}/netlint-lab.$LAB_NAME.$LAB_PREFIX"
+  # One run of a lab at a time on this machine, from any clone: a second one would share
+  # dockerd's fixed directories, and with the same prefix the namespaces too. The lock is a
+  # file of the machine's (not of the clone, not under TMPDIR). Background processes must
+  # not inherit fd 9 (start_bg closes it), or a run killed with SIGKILL would leave the lock
+  # held by its services.
+  local lock_dir=/run/lock
+  [ -d "$lock_dir" ] && [ -w "$lock_dir" ] || lock_dir=/tmp
+  exec 9>"$lock_dir/netlint-lab.$LAB_NAME.lock"
+  flock -n 9 || die "another run of the $LAB_NAME lab is in progress on this machine"
   lab_teardown quiet        # a previous run killed with SIGKILL may have left things behind
   trap 'lab_teardown' EXIT
   trap 'exit 130' INT

@@ -235,11 +235,23 @@ fn tunnel_hop(model: &Model, iface: &Interface) -> Option<Hop> {
         });
     };
     let under_name = underlay.map(|u| u.ifname.as_str()).unwrap_or_default();
+    let under_span = underlay.and_then(|u| u.mtu).map_or(span, |(_, span)| span);
     let ipv6_underlay = underlay
         .is_some_and(|u| !u.addrs.iter().any(|(a, _)| a.addr().is_ipv4()) && !u.addrs.is_empty());
     let over = if ipv6_underlay { v6 } else { v4 };
-    let capacity = mtu.min(under_mtu.saturating_sub(over));
-    let reason = format!("{under_name} {under_mtu} − {over} {kind}");
+    let carried = under_mtu.saturating_sub(over);
+    // The hop carries the smaller of its own MTU and what the underlay leaves; the reason and
+    // the span name whichever decides, so the label points at the line that proves it.
+    let (capacity, reason, span) = if carried <= mtu {
+        let span = if carried < mtu { under_span } else { span };
+        (carried, format!("{under_name} {under_mtu} − {over} {kind}"), span)
+    } else {
+        (
+            mtu,
+            format!("its own MTU; {under_name} {under_mtu} − {over} {kind} leaves {carried}"),
+            span,
+        )
+    };
     Some(Hop {
         text: format!("{} ({capacity}: {reason})", iface.ifname),
         name: iface.ifname.clone(),

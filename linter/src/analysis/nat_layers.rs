@@ -158,10 +158,17 @@ fn inner_layer(masquerades: &[&FwRule], model: &Model, nic: &Nic) -> Option<(Inn
     let addr = nic.addrs.iter().find(|a| a.addr().is_ipv4()).map(|a| a.addr());
     let network = nic.network.and_then(|n| model.networks.get(n));
     if let Some(net) = network.filter(|n| n.forward == Forward::Nat) {
-        let subnet = net.subnets.iter().find(|s| s.0.addr().is_ipv4()).map(|s| s.0);
+        let subnet_entry = net.subnets.iter().find(|s| s.0.addr().is_ipv4());
+        let subnet = subnet_entry.map(|s| s.0);
         let masquerade = subnet.and_then(|s| masquerade_rule(masquerades, s.addr()));
         let kind = if net.origin == Origin::Libvirt { "libvirt-nat" } else { "docker-masquerade" };
-        let mut anchors = vec![Anchor { name: "inner", span: net.forward_span }];
+        // libvirt says `<forward mode='nat'>`; Docker's network names no forward mode, so its
+        // subnet is what the masquerading (labelled on its own) translates.
+        let inner_span = match (net.origin, subnet_entry) {
+            (Origin::Docker, Some((_, span))) => *span,
+            _ => net.forward_span,
+        };
+        let mut anchors = vec![Anchor { name: "inner", span: inner_span }];
         anchors.extend(masquerade.map(|r| Anchor { name: "masquerade", span: r.span }));
         let inner = Inner {
             kind,

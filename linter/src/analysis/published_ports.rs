@@ -6,7 +6,8 @@
 //! owns the address. A Docker binding joins the DNAT rule that implements it; a binding with
 //! no DNAT rule (for instance on an internal network) is a chain of its own.
 //!
-//! Ignored on purpose: DNAT to port ranges (no single listener to check), REDIRECT (the
+//! Ignored on purpose: a DNAT rule after one with the same matches in its chain (it never
+//! fires), DNAT to port ranges (no single listener to check), REDIRECT (the
 //! target is the host itself, whose sockets are checked like any namespace's only when the
 //! DNAT address is one of the host's), and rules in namespaces other than the host's.
 
@@ -81,8 +82,27 @@ struct ListenerFields {
 /// Resolves every published port of the host.
 pub fn published_ports(model: &Model) -> Vec<PortChain> {
     let mut chains: Vec<PortChain> = Vec::new();
+    // iptables applies the first DNAT whose matches hold: a later rule with the same matches
+    // in the same chain never fires, and is no publication.
+    let mut seen_matches = std::collections::HashSet::new();
     for rule in model.fw_rules.iter().filter(|r| r.ns == HOST_NS && r.table == "nat") {
         if rule.target.as_deref() != Some("DNAT") {
+            continue;
+        }
+        let matches = format!(
+            "{} {} {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            rule.ipv6,
+            rule.chain,
+            rule.proto,
+            rule.src,
+            rule.dst,
+            rule.in_if,
+            rule.out_if,
+            rule.dports,
+            rule.dst_type
+        );
+        if !rule.has_unmodelled && !seen_matches.insert(matches) {
+            tracing::debug!(line = rule.span.start, "DNAT shadowed by an earlier one, skipped");
             continue;
         }
         let Some(target_addr) = rule.to_addr else { continue };
@@ -142,17 +162,23 @@ pub fn published_ports(model: &Model) -> Vec<PortChain> {
                 })
             })
             .collect();
-        if !joined.is_empty() {
-            for idx in joined {
-                if let Some(chain) = chains.get_mut(idx) {
-                    chain.binding = Some(binding.span);
-                }
+        // Docker implements every binding with an IPv4 DNAT rule; a binding joined only by
+        // its IPv6 rule (the IPv4 one gone) still publishes on IPv4, as a chain of its own.
+        let ipv4_joined =
+            joined.iter().any(|&i| chains.get(i).is_some_and(|c| c.target_addr.is_ipv4()));
+        for &idx in &joined {
+            if let Some(chain) = chains.get_mut(idx) {
+                chain.binding = Some(binding.span);
             }
-            continue;
         }
-        let Some(&target_addr) = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()) else {
-            continue;
+        let target = if joined.is_empty() {
+            addrs.iter().find(|a| a.is_ipv4()).or(addrs.first())
+        } else if !ipv4_joined && binding.host_ip.is_none_or(|ip| ip.is_ipv4()) {
+            addrs.iter().find(|a| a.is_ipv4())
+        } else {
+            None
         };
+        let Some(&target_addr) = target else { continue };
         let chain = new_chain(
             model,
             binding.proto,
@@ -262,7 +288,7 @@ impl PortChain {
             },
             listener: ListenerFields {
                 state: self.state,
-                addrs: listener_lines.iter().map(|l| socket_text(l.addr, l.port)).collect(),
+                addrs: listener_lines.iter().map(|l| listener_text(l)).collect(),
             },
         };
         let mut anchors = Vec::new();
@@ -280,6 +306,17 @@ impl PortChain {
         );
         Fact::new(key, &fields, anchors)
     }
+}
+
+/// A listener as `ss` shows it: `127.0.0.1:80`, `0.0.0.0%lo:80`, `[::1]%lo:53`.
+fn listener_text(listener: &crate::model::Listener) -> String {
+    let Some(device) = &listener.device else { return socket_text(listener.addr, listener.port) };
+    let addr = match listener.addr {
+        Some(IpAddr::V6(v6)) => format!("[{v6}]"),
+        Some(v4) => v4.to_string(),
+        None => "*".into(),
+    };
+    format!("{addr}%{device}:{}", listener.port)
 }
 
 /// `127.0.0.1:80`, `[::1]:80`, `*:80`.

@@ -94,9 +94,10 @@ pub fn evaluate(rules: &RuleSet, facts: &Facts, coverage: &Coverage) -> Evaluati
                 Ok(Some(finding)) => evaluation.findings.push(Finding { rule: idx, ..finding }),
                 Ok(None) => {}
                 Err(err) => {
-                    evaluation
-                        .rule_errors
-                        .push(format!("rule {} ({}): {err}", rule.file.id, rule.file.name));
+                    evaluation.rule_errors.push(format!(
+                        "rule {} ({}) in `{}` failed on fact `{}`: {err}",
+                        rule.file.id, rule.file.name, rule.path, fact.key
+                    ));
                     break;
                 }
             }

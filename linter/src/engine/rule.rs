@@ -343,37 +343,46 @@ impl Rule {
             .collect::<Result<Vec<_>, _>>()?;
 
         let sample = (kind.sample)();
-        let fields: Vec<&str> = match &sample {
-            serde_json::Value::Object(map) => map.keys().map(String::as_str).collect(),
-            _ => Vec::new(),
-        };
         let expressions = std::iter::once(("when", &when))
             .chain(message.programs().map(|p| ("message", p)))
             .chain(help.programs().map(|p| ("help", p)))
             .chain(labels.iter().flat_map(|l| l.programs().map(|p| ("labels", p))));
         for (key, program) in expressions {
+            let line = key_span(key);
             let unknown = unknown_fields(program.expression(), &sample);
             if let Some(first) = unknown.first() {
-                let line = key_span(key);
+                // The first use at or after the key's line: a label's template sits below
+                // the `labels = [` line.
                 let at = line.clone().and_then(|range| {
-                    let start = range.start + text.get(range)?.find(first.as_str())?;
+                    let start = range.start + text.get(range.start..)?.find(first.as_str())?;
                     Some(start..start + first.len())
                 });
+                let parent = first.rsplit_once('.').map_or("", |(parent, _)| parent);
+                let what =
+                    if parent.is_empty() { kind.name.to_string() } else { parent.to_string() };
                 return Err(error(
                     format!("`{key}` reads `{first}`, which fact `{}` does not have", kind.name),
                     at.or(line),
-                    Some(format!("the fields of `{}` are: {}", kind.name, fields.join(", "))),
+                    Some(format!("the fields of `{what}` are: {}", fields_at(&sample, parent))),
                 ));
             }
-        }
-        if let Ok(value) = run_on_sample(&when, &sample)
-            && !matches!(value, cel::Value::Bool(_))
-        {
-            return Err(error(
-                format!("`when` gives `{}`, not true or false", display(&value)),
-                key_span("when"),
-                Some("a condition compares, for example `a.mtu != b.mtu`".into()),
-            ));
+            match run_on_sample(program, &sample) {
+                Err(err) if is_type_error(&err) => {
+                    return Err(error(
+                        format!("`{key}` cannot be evaluated on fact `{}`: {err}", kind.name),
+                        line,
+                        Some("compare values of the same type: numbers with numbers, strings with strings".into()),
+                    ));
+                }
+                Ok(value) if key == "when" && !matches!(value, cel::Value::Bool(_)) => {
+                    return Err(error(
+                        format!("`when` gives `{}`, not true or false", display(&value)),
+                        line,
+                        Some("a condition compares, for example `a.mtu != b.mtu`".into()),
+                    ));
+                }
+                _ => {}
+            }
         }
 
         Ok(Rule {
@@ -390,12 +399,45 @@ impl Rule {
     }
 }
 
-/// Evaluates a program with the sample's fields as variables. Its errors are not the rule's
-/// fault (an empty list where a fact always has items), so callers only read a value.
-fn run_on_sample(program: &cel::Program, sample: &serde_json::Value) -> Result<cel::Value, ()> {
+/// Evaluates a program with the sample's fields (every one present, each empty) as
+/// variables.
+fn run_on_sample(
+    program: &cel::Program,
+    sample: &serde_json::Value,
+) -> Result<cel::Value, cel::ExecutionError> {
     let root = root_context();
-    let ctx = fact_scope(&root, sample).map_err(|_| ())?;
-    program.execute(&ctx).map_err(|_| ())
+    let ctx = fact_scope(&root, sample).map_err(cel::ExecutionError::InternalError)?;
+    program.execute(&ctx)
+}
+
+/// Whether an error on the sample comes from the types of the fields, and so would come on
+/// every fact, rather than from their empty values (an empty list, a key of an empty
+/// string in a map), which real facts fill in.
+fn is_type_error(err: &cel::ExecutionError) -> bool {
+    use cel::ExecutionError as E;
+    !matches!(
+        err,
+        E::NoSuchKey(_)
+            | E::FunctionError { .. }
+            | E::DivisionByZero(_)
+            | E::RemainderByZero(_)
+            | E::Overflow(..)
+            | E::IndexOutOfBounds(_)
+            | E::DuplicateKey(_)
+            | E::InternalError(_)
+    )
+}
+
+/// The field names of the object at `path` in the sample (`""` for the fact itself).
+fn fields_at(sample: &serde_json::Value, path: &str) -> String {
+    let mut value = sample;
+    for field in path.split('.').filter(|f| !f.is_empty()) {
+        value = value.get(field).unwrap_or(&serde_json::Value::Null);
+    }
+    match value {
+        serde_json::Value::Object(map) => map.keys().cloned().collect::<Vec<_>>().join(", "),
+        _ => String::new(),
+    }
 }
 
 /// The byte range of the first `"value"` in the text, quotes included.

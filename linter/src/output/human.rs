@@ -5,10 +5,9 @@ use std::fmt::Write as _;
 
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
-use super::{Counts, RenderContext, plural};
+use super::{Counts, RenderContext, missing_inputs, plural};
 use crate::Report;
 use crate::diag::{Rendered, render_finding, render_problem, render_run_error};
-use crate::model::Input;
 
 /// Renders the human report.
 pub fn render_human(report: &Report, ctx: &RenderContext<'_>) -> String {
@@ -38,24 +37,6 @@ pub fn render_human(report: &Report, ctx: &RenderContext<'_>) -> String {
     out
 }
 
-/// The namespaces that lack an input the rules read per namespace, with the commands.
-fn missing_inputs(report: &Report) -> Vec<(String, Vec<String>)> {
-    let per_ns = [Input::Links, Input::Addresses, Input::Routes, Input::Sockets];
-    let model = &report.model;
-    let mut out = Vec::new();
-    for ns in &model.namespaces {
-        let missing: Vec<String> = per_ns
-            .iter()
-            .filter(|i| model.coverage.inputs.contains(i) && !ns.captured.contains(i))
-            .map(|i| format!("`{}`", i.command()))
-            .collect();
-        if !missing.is_empty() {
-            out.push((ns.display(), missing));
-        }
-    }
-    out
-}
-
 fn coverage(report: &Report, ctx: &RenderContext<'_>) -> String {
     let mut out = String::new();
     let model = &report.model;
@@ -79,7 +60,7 @@ fn coverage(report: &Report, ctx: &RenderContext<'_>) -> String {
     if !missing.is_empty() {
         let _ = writeln!(out, "not captured in every namespace (rules skip what is missing):");
         for (ns, commands) in missing {
-            let _ = writeln!(out, "  {ns}: no {}", commands.join(", no "));
+            let _ = writeln!(out, "  {ns}: no `{}`", commands.join("`, no `"));
         }
     }
     let skipped = &ctx.dump.skipped;

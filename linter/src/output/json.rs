@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::{Counts, RenderContext, location};
+use super::{Counts, RenderContext, location, missing_inputs};
 use crate::Report;
 use crate::source::{Span, is_hostile};
 
@@ -60,9 +60,16 @@ struct Coverage<'a> {
     files: usize,
     files_by_kind: &'a std::collections::BTreeMap<&'static str, usize>,
     namespaces: Vec<String>,
+    missing_in_namespaces: Vec<Missing>,
     skipped_files: Vec<Skipped<'a>>,
     rules_run: usize,
     rules_skipped: Vec<SkippedRule<'a>>,
+}
+
+#[derive(Serialize)]
+struct Missing {
+    namespace: String,
+    commands: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -144,6 +151,10 @@ pub fn render_json(report: &Report, ctx: &RenderContext<'_>) -> String {
             files: report.model.coverage.n_files,
             files_by_kind: &report.model.coverage.files_by_kind,
             namespaces: report.model.namespaces.iter().map(|n| n.display()).collect(),
+            missing_in_namespaces: missing_inputs(report)
+                .into_iter()
+                .map(|(namespace, commands)| Missing { namespace, commands })
+                .collect(),
             skipped_files: ctx
                 .dump
                 .skipped

@@ -9,6 +9,7 @@ pub mod short;
 use crate::Report;
 use crate::discover::Dump;
 use crate::engine::{RuleSet, Severity};
+use crate::model::Input;
 
 /// The `--format` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -68,6 +69,24 @@ impl Counts {
             input_errors: report.problems.iter().filter(|p| p.is_error()).count(),
         }
     }
+}
+
+/// The namespaces that lack an input the rules read per namespace, with the commands.
+pub fn missing_inputs(report: &Report) -> Vec<(String, Vec<String>)> {
+    let per_ns = [Input::Links, Input::Addresses, Input::Routes, Input::Sockets];
+    let model = &report.model;
+    let mut out = Vec::new();
+    for ns in &model.namespaces {
+        let missing: Vec<String> = per_ns
+            .iter()
+            .filter(|i| model.coverage.inputs.contains(i) && !ns.captured.contains(i))
+            .map(|i| i.command().to_string())
+            .collect();
+        if !missing.is_empty() {
+            out.push((ns.display(), missing));
+        }
+    }
+    out
 }
 
 /// `2 errors`, `1 warning`.

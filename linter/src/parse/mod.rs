@@ -115,7 +115,7 @@ fn last_line_open(file: FileId, format: Format, text: &str) -> Option<Problem> {
             | Format::Ss
             | Format::IptablesSave
     );
-    (is_text && !text.ends_with('\n')).then(|| {
+    (is_text && !text.is_empty() && !text.ends_with('\n')).then(|| {
         Problem::note(
             "netlint::parse::cut",
             Span::at_end(file, text),

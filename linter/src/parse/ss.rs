@@ -117,11 +117,14 @@ fn words_with_offsets(line: &str) -> Vec<(usize, &str)> {
 fn split_local(local: &str) -> Option<(Option<IpAddr>, Option<String>, u16)> {
     let (addr, port) = local.rsplit_once(':')?;
     let port = port.parse().ok()?;
-    let addr = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
-    let (addr, ifname) = match addr.split_once('%') {
-        Some((a, i)) => (a, Some(i.to_string())),
+    // The interface of a socket bound to one follows a `%`, after the brackets of an IPv6
+    // address (`[::1]%lo:53`, `[fe80::1]%eth0:546`) or inside them on some versions.
+    let (addr, ifname) = match addr.rsplit_once('%') {
+        Some((a, i)) => (a, Some(i.trim_end_matches(']').to_string())),
         None => (addr, None),
     };
+    let addr = addr.strip_prefix('[').unwrap_or(addr);
+    let addr = addr.strip_suffix(']').unwrap_or(addr);
     // Old ss prints the IPv6 wildcard as `:::80`, which leaves `::` here.
     let addr = match addr {
         "*" | "" => None,
@@ -148,6 +151,14 @@ mod tests {
         assert_eq!(s[1].proto, None);
         assert_eq!(s[1].port, 8080);
         assert_eq!(s[2].ifname.as_deref(), Some("lo"));
+        for (local, addr, ifname) in [
+            ("[::1]%lo:18080", "::1", "lo"),
+            ("[fe80::1]%eth0:546", "fe80::1", "eth0"),
+            ("[fe80::1%eth0]:546", "fe80::1", "eth0"),
+        ] {
+            let (a, i, _) = split_local(local).unwrap();
+            assert_eq!((a, i.as_deref()), (Some(addr.parse().unwrap()), Some(ifname)), "{local}");
+        }
         assert_eq!(s[3].addr, None);
     }
 
