@@ -1250,5 +1250,143 @@ fn issue_3_a_typo_in_a_user_rule_is_an_error_when_it_loads() {
     // The clean dump has no fact the rule would fire on: only a load-time check sees it.
     let run = run(&scratch, &[DUMP, "--rules", "my-rules", "--format", "short"]);
     assert_eq!(run.code, 2, "{}", run.all());
-    assert!(run.stderr.contains("`message` reads `host.prot`"), "{}", run.stderr);
+    assert!(run.stderr.contains("reads `host.prot`"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------------------
+// Regressions from the second trials (issue 3): valid input that gave wrong findings, or
+// was rejected.
+
+/// The findings of a run with `--format short`, one string.
+fn short_findings(scratch: &Scratch, args: &[&str]) -> String {
+    let mut all = vec![DUMP, "--format", "short"];
+    all.extend_from_slice(args);
+    run(scratch, &all).findings().into_iter().collect::<Vec<_>>().join("\n")
+}
+
+#[test]
+fn issue_3_a_container_on_an_internal_and_a_routed_network_publishes_on_the_routed_one() {
+    let scratch = Scratch::example("clean");
+    // The Compose frontend/backend layout; the `backend` network is written after what
+    // `docker network inspect` prints for an `internal: true` network.
+    edit_json(&scratch, "docker-inspect.json", |containers| {
+        containers[0]["NetworkSettings"]["Networks"]["backend"] = serde_json::json!({
+            "NetworkID": "b".repeat(64), "IPAddress": "172.30.9.2", "IPPrefixLen": 24,
+            "Gateway": ""
+        });
+    });
+    edit_json(&scratch, "docker-network-inspect.json", |networks| {
+        networks.as_array_mut().unwrap().push(serde_json::json!({
+            "Name": "backend", "Id": "b".repeat(64), "Driver": "bridge", "Internal": true,
+            "IPAM": {"Config": [{"Subnet": "172.30.9.0/24"}]}, "Options": {}
+        }));
+    });
+    assert_eq!(short_findings(&scratch, &[]), "", "nothing is published into `backend`");
+}
+
+#[test]
+fn issue_3_an_ipv6_only_listener_does_not_take_an_ipv4_forward() {
+    let scratch = Scratch::example("netns-lab");
+    // Today's ss prints a v6-only wildcard as `[::]` and a dual-stack one as `*`.
+    scratch.edit("c2/ss-lntupH.txt", |t| t.replace("0.0.0.0:80 ", "[::]:80 "));
+    let findings = short_findings(&scratch, &["--select", "NL002"]);
+    assert!(
+        findings.contains("10.88.0.12:80, but the service listens only on [::]:80"),
+        "{findings}"
+    );
+    scratch.edit("c2/ss-lntupH.txt", |t| t.replace("[::]:80 ", "*:80 "));
+    let findings = short_findings(&scratch, &["--select", "NL002"]);
+    assert!(!findings.contains("10.88.0.12:80,"), "a dual-stack socket takes it: {findings}");
+}
+
+#[test]
+fn issue_3_docker_host_port_ranges_are_read() {
+    let scratch = Scratch::example("clean");
+    scratch.edit("docker-inspect.json", |t| {
+        t.replacen("\"HostPort\": \"8090\"", "\"HostPort\": \"8090-8099\"", 1)
+    });
+    let run = run(&scratch, &[DUMP, "--format", "short"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
+
+#[test]
+fn issue_3_a_multipath_route_file_is_recognised() {
+    let scratch = Scratch::example("netns-lab");
+    // `ip route` prints an ECMP route as a first line without a device, then its hops.
+    scratch.write(
+        "c3/ip-route-ecmp.txt",
+        "default proto static metric 100\n\tnexthop via 10.88.0.1 dev eth0 weight 1\n\tnexthop via 10.88.0.2 dev eth0 weight 1\n10.88.0.0/24 dev eth0 scope link\n",
+    );
+    let run = run(&scratch, &[DUMP, "--select", "NL031"]);
+    assert!(!run.stdout.contains("c3/ip-route-ecmp.txt: content not recognised"), "{}", run.stdout);
+}
+
+#[test]
+fn issue_3_forwards_that_never_fire_are_not_publications() {
+    let scratch = Scratch::example("netns-lab");
+    // The c1 forward moved into a user chain that nothing jumps to.
+    scratch.edit("iptables-save.txt", |t| {
+        t.replacen(
+            "-A PREROUTING -p tcp -m tcp --dport 8080",
+            "-A OLD_FWD -p tcp -m tcp --dport 8080",
+            1,
+        )
+        .replacen(":POSTROUTING ACCEPT", ":OLD_FWD - [0:0]\n:POSTROUTING ACCEPT", 1)
+    });
+    let findings = short_findings(&scratch, &["--select", "NL001"]);
+    assert!(!findings.contains("10.88.0.11:80"), "{findings}");
+    assert!(findings.contains("[fd00:88::11]:80"), "the IPv6 forward still fires: {findings}");
+}
+
+#[test]
+fn issue_3_sctp_forwards_are_not_checked_against_ss_lntu() {
+    let scratch = Scratch::example("netns-lab");
+    scratch.edit("iptables-save.txt", |t| {
+        t.replacen("-p tcp -m tcp --dport 8082", "-p sctp -m sctp --dport 8082", 1)
+    });
+    let findings = short_findings(&scratch, &["--select", "NL002"]);
+    assert!(!findings.contains("8082"), "ss -lntu never lists SCTP: {findings}");
+}
+
+#[test]
+fn issue_3_a_gateway_behind_a_link_route_is_on_the_segment() {
+    let scratch = Scratch::example("netns-lab");
+    // Calico-style: a /32 address and a link-scope route to the gateway itself.
+    edit_json(&scratch, "c3/ip-j-route.json", |routes| {
+        routes.as_array_mut().unwrap().push(serde_json::json!(
+            {"dst": "10.77.0.1", "dev": "eth0", "scope": "link", "flags": []}
+        ));
+    });
+    assert_eq!(short_findings(&scratch, &["--select", "NL023"]), "");
+}
+
+#[test]
+fn issue_3_env_of_another_shape_is_never_shown() {
+    let scratch = Scratch::example("docker-lab");
+    edit_json(&scratch, "docker-inspect.json", |containers| {
+        containers[0]["Config"]["Env"] = "DB_PASSWORD=hunter2".into();
+        containers[1]["Config"]["Env"] = serde_json::json!({"DB_PASSWORD": "hunter2"});
+    });
+    for args in [&[DUMP][..], &[DUMP, "-v", "--format", "short"], &[DUMP, "--format", "json"]] {
+        let run = run(&scratch, args);
+        assert_eq!(run.code, 3, "a wrong shape is an input error");
+        assert!(!run.all().contains("hunter2"), "{args:?} leaked:\n{}", run.all());
+    }
+}
+
+#[test]
+fn issue_3_escapes_in_a_user_rule_file_are_shown_escaped() {
+    let scratch = Scratch::example("netns-lab");
+    let shipped = std::fs::read_to_string(
+        common::root().join("rules/mtu-mismatch/veth-peers-disagree-on-mtu.toml"),
+    )
+    .unwrap();
+    let rule = shipped
+        .replace("NL031", "NL900")
+        .replace("name = \"veth-peers-disagree-on-mtu\"", "name = \"my-rule\"")
+        .replace("message = \"veth", "message = \"\\u001b[31m\\u202e veth");
+    scratch.write("../my-rules/my-rule.toml", rule);
+    let run = run(&scratch, &[DUMP, "--rules", "my-rules", "--select", "NL900"]);
+    assert!(run.stdout.contains("\\u{1b}[31m\\u{202e} veth"), "{}", run.stdout);
+    assert!(!run.all().contains('\u{1b}'), "no raw escape reaches the terminal");
 }

@@ -59,7 +59,7 @@ impl Diagnostic for Rendered {
 
 fn named_source(sources: &Sources, file: FileId) -> NamedSource<Excerpt> {
     let f = sources.get(file);
-    NamedSource::new(f.rel_path.clone(), Excerpt::new(f.shown_text(), f.line_starts()))
+    NamedSource::new(f.rel_path.clone(), f.excerpt())
 }
 
 /// Lines a label may cover and still be underlined whole (a Docker port binding object).

@@ -564,11 +564,16 @@ fn is_route_line(line: &str) -> bool {
     let starts_like_route = first == "default"
         || ROUTE_TYPES.contains(&first)
         || address.parse::<std::net::IpAddr>().is_ok();
+    // A multipath route's first line names no device (`default proto static metric 100`);
+    // its hops follow on lines of their own.
     let continuation =
         line.starts_with(char::is_whitespace) && line.trim_start().starts_with("nexthop");
     continuation
         || (starts_like_route
-            && (line.contains(" dev ") || line.contains(" via ") || ROUTE_TYPES.contains(&first)))
+            && ([" dev ", " via ", " proto ", " metric ", " scope "]
+                .iter()
+                .any(|w| line.contains(w))
+                || ROUTE_TYPES.contains(&first)))
 }
 
 #[cfg(test)]

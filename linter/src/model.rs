@@ -261,9 +261,8 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// Whether the socket accepts traffic addressed to `target` (a wildcard, or the same
-    /// address; `0.0.0.0` and `::` are wildcards too, and `::` also takes IPv4 unless
-    /// `v6only` is set, which `ss` does not show).
+    /// Whether the socket accepts traffic addressed to `target`: `*` (no address) takes
+    /// both families, `0.0.0.0` IPv4 and `[::]` IPv6 only, else the same address.
     /// An IPv4-mapped IPv6 address (`[::ffff:10.0.0.2]`) is the IPv4 address it maps.
     pub fn accepts(&self, target: IpAddr) -> bool {
         // Bound to `lo` (SO_BINDTODEVICE), a socket sees only what arrives on loopback.
@@ -272,7 +271,8 @@ impl Listener {
         }
         match self.addr.map(|a| a.to_canonical()) {
             None => true,
-            Some(addr) if addr.is_unspecified() => addr.is_ipv6() || target.is_ipv4(),
+            // `[::]` in today's ss is an IPv6-only socket (a dual-stack one prints as `*`).
+            Some(addr) if addr.is_unspecified() => addr.is_ipv6() == target.is_ipv6(),
             Some(addr) => addr == target.to_canonical(),
         }
     }

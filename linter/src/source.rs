@@ -64,6 +64,9 @@ pub struct SourceFile {
     pub text: Arc<str>,
     /// Byte offset of the start of every line, for line/column lookups.
     line_starts: Arc<[u32]>,
+    /// Whether the text is all ASCII (most tool output is): a column is then a byte count,
+    /// found without walking the line, which for the one-line JSON of `ip -j` is long.
+    ascii: bool,
     /// The text as excerpts show it, made on first use (see [`SourceFile::shown_text`]).
     shown: OnceLock<Arc<str>>,
 }
@@ -76,7 +79,15 @@ impl SourceFile {
             .map(|i| u32::try_from(i).unwrap_or(u32::MAX))
             .collect::<Vec<u32>>()
             .into();
-        SourceFile { rel_path, path, text: Arc::from(text), line_starts, shown: OnceLock::new() }
+        let ascii = text.is_ascii();
+        SourceFile {
+            rel_path,
+            path,
+            text: Arc::from(text),
+            line_starts,
+            ascii,
+            shown: OnceLock::new(),
+        }
     }
 
     /// The text as a diagnostic's excerpt shows it: the same bytes, except that control
@@ -100,16 +111,17 @@ impl SourceFile {
         self.line_starts.clone()
     }
 
+    /// An excerpt of the file, as diagnostics show it (see [`SourceFile::shown_text`]).
+    pub fn excerpt(&self) -> Excerpt {
+        Excerpt { text: self.shown_text(), line_starts: self.line_starts(), ascii: self.ascii }
+    }
+
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: u32) -> (usize, usize) {
         let line_idx = self.line_starts.partition_point(|&s| s <= offset).saturating_sub(1);
         let line_start = self.line_starts.get(line_idx).copied().unwrap_or(0) as usize;
         let offset = (offset as usize).min(self.text.len());
-        let column = self
-            .text
-            .get(line_start..offset)
-            .map(|prefix| prefix.chars().count())
-            .unwrap_or(offset.saturating_sub(line_start));
+        let column = column_of(&self.text, line_start, offset, self.ascii);
         (line_idx + 1, column + 1)
     }
 
@@ -218,11 +230,17 @@ pub fn mask_env_values(text: &str) -> Cow<'_, str> {
         while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace() || *b == b':') {
             i += 1;
         }
-        if bytes.get(i) != Some(&b'[') {
-            continue;
-        }
-        // Walk the list's strings; mask after the first `=` of each, up to its closing quote.
-        let (mut in_string, mut escaped, mut after_eq) = (false, false, false);
+        // A list is masked after each `=`; any other value (a string, an object: not what
+        // Docker prints, but a hand-edited dump may hold one) is masked whole.
+        let whole = match bytes.get(i) {
+            Some(b'[') => false,
+            Some(b'"' | b'{') => true,
+            _ => continue,
+        };
+        // Walk the value's strings; mask after the first `=` of each (or all of it), up to its
+        // closing quote. A string value ends the walk at its closing quote.
+        let (mut in_string, mut escaped, mut after_eq) = (false, false, whole);
+        let lone_string = bytes.get(i) == Some(&b'"');
         while let Some(&b) = bytes.get(i) {
             if in_string {
                 if escaped {
@@ -231,8 +249,11 @@ pub fn mask_env_values(text: &str) -> Cow<'_, str> {
                     escaped = true;
                 } else if b == b'"' {
                     in_string = false;
-                    after_eq = false;
+                    after_eq = whole;
                     i += 1;
+                    if lone_string {
+                        break;
+                    }
                     continue;
                 }
                 if after_eq && !matches!(b, b'\n' | b'\r') {
@@ -246,7 +267,7 @@ pub fn mask_env_values(text: &str) -> Cow<'_, str> {
                 }
             } else if b == b'"' {
                 in_string = true;
-            } else if b == b']' {
+            } else if b == b']' || b == b'}' {
                 break;
             }
             i += 1;
@@ -287,10 +308,18 @@ pub fn visible(text: &str) -> Cow<'_, str> {
 }
 
 /// Characters that move the cursor, change colours or reorder text on a terminal: C0 and C1
-/// controls, zero-width marks and the bidirectional overrides and isolates ("Trojan Source").
+/// controls, zero-width marks, line and paragraph separators, the byte-order mark and the
+/// bidirectional marks, overrides and isolates ("Trojan Source").
 pub fn is_hostile(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200b}'..='\u{200f}'
+                | '\u{2028}'..='\u{202e}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{feff}'
+        )
 }
 
 /// A file's text as miette reads it, with control characters made visible (miette would
@@ -304,6 +333,7 @@ pub fn is_hostile(c: char) -> bool {
 pub struct Excerpt {
     text: Arc<str>,
     line_starts: Arc<[u32]>,
+    ascii: bool,
 }
 
 /// Lines longer than this are cut around the label.
@@ -315,15 +345,9 @@ pub const CONTEXT: usize = 48;
 pub const MAX_LABEL: usize = 120;
 
 impl Excerpt {
-    /// An excerpt of a text already made visible, with its line index.
-    pub fn new(text: Arc<str>, line_starts: Arc<[u32]>) -> Excerpt {
-        Excerpt { text, line_starts }
-    }
-
     /// An excerpt of any text (a rule file, say): made visible, and indexed.
     pub fn of(text: &str) -> Excerpt {
-        let file = SourceFile::new(String::new(), PathBuf::new(), text.to_string());
-        Excerpt::new(file.shown_text(), file.line_starts())
+        SourceFile::new(String::new(), PathBuf::new(), text.to_string()).excerpt()
     }
 
     /// The index of the line holding `offset`, and that line's start and end (before its
@@ -345,7 +369,7 @@ impl Excerpt {
     }
 
     fn column(&self, line_start: usize, offset: usize) -> usize {
-        self.text.get(line_start..offset).map_or(0, |t| t.chars().count())
+        column_of(&self.text, line_start, offset, self.ascii)
     }
 }
 
@@ -392,6 +416,14 @@ impl SourceCode for Excerpt {
     }
 }
 
+/// The 0-based column, in characters, of `offset` on the line that starts at `line_start`.
+fn column_of(text: &str, line_start: usize, offset: usize, ascii: bool) -> usize {
+    if ascii {
+        return offset.saturating_sub(line_start);
+    }
+    text.get(line_start..offset).map_or(offset.saturating_sub(line_start), |t| t.chars().count())
+}
+
 /// The char boundary at or before `at`.
 pub fn floor_char(text: &str, mut at: usize) -> usize {
     while !text.is_char_boundary(at) {
@@ -425,6 +457,10 @@ mod tests {
         assert_eq!(mask_env_values(compact), "[{\"Env\":[\"K=*******\"],\"Cmd\":[\"x=1\"]}]");
         let cut = "\"Env\": [\"A=hunter";
         assert_eq!(mask_env_values(cut), "\"Env\": [\"A=******");
+        let string = "{\"Env\": \"A=hunter2\", \"B\": \"x\"}";
+        assert_eq!(mask_env_values(string), "{\"Env\": \"*********\", \"B\": \"x\"}");
+        let object = "{\"Env\": {\"A\": \"hunter2\"}, \"B\": \"x\"}";
+        assert_eq!(mask_env_values(object), "{\"Env\": {\"*\": \"*******\"}, \"B\": \"x\"}");
         assert!(matches!(mask_env_values("no environment"), Cow::Borrowed(_)));
     }
 

@@ -44,7 +44,8 @@ impl Fact {
     pub fn new(key: String, fields: &impl Serialize, anchors: Vec<Anchor>) -> Fact {
         // A plain struct of strings, numbers, bools and lists always serializes.
         let value = serde_json::to_value(fields).unwrap_or(serde_json::Value::Null);
-        Fact { key, value, anchors }
+        // The key quotes names from the dump; machine formats print it as it is.
+        Fact { key: crate::source::printable_path(&key), value, anchors }
     }
 }
 

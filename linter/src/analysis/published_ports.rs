@@ -6,8 +6,8 @@
 //! owns the address. A Docker binding joins the DNAT rule that implements it; a binding with
 //! no DNAT rule (for instance on an internal network) is a chain of its own.
 //!
-//! Ignored on purpose: a DNAT rule after one with the same matches in its chain (it never
-//! fires), DNAT to port ranges (no single listener to check), REDIRECT (the
+//! Ignored on purpose: a DNAT rule after one with the same matches in its chain, or in a
+//! chain that no jump from `PREROUTING` or `OUTPUT` reaches (it never fires), DNAT to port ranges (no single listener to check), REDIRECT (the
 //! target is the host itself, whose sockets are checked like any namespace's only when the
 //! DNAT address is one of the host's), and rules in namespaces other than the host's.
 
@@ -85,8 +85,13 @@ pub fn published_ports(model: &Model) -> Vec<PortChain> {
     // iptables applies the first DNAT whose matches hold: a later rule with the same matches
     // in the same chain never fires, and is no publication.
     let mut seen_matches = std::collections::HashSet::new();
+    let reachable = reachable_nat_chains(model);
     for rule in model.fw_rules.iter().filter(|r| r.ns == HOST_NS && r.table == "nat") {
         if rule.target.as_deref() != Some("DNAT") {
+            continue;
+        }
+        if !reachable.contains(&(rule.ipv6, rule.chain.as_str())) {
+            tracing::debug!(chain = %rule.chain, "DNAT in a chain no packet reaches, skipped");
             continue;
         }
         let matches = format!(
@@ -194,6 +199,27 @@ pub fn published_ports(model: &Model) -> Vec<PortChain> {
     chains
 }
 
+/// The chains of the host's `nat` table that a packet can reach: `PREROUTING` and `OUTPUT`
+/// (where DNAT applies), and every chain a reachable one jumps or goes to.
+fn reachable_nat_chains(model: &Model) -> std::collections::HashSet<(bool, &str)> {
+    let mut jumps: HashMap<(bool, &str), Vec<&str>> = HashMap::new();
+    for rule in model.fw_rules.iter().filter(|r| r.ns == HOST_NS && r.table == "nat") {
+        if let Some(target) = rule.target.as_deref() {
+            jumps.entry((rule.ipv6, rule.chain.as_str())).or_default().push(target);
+        }
+    }
+    let mut reachable = std::collections::HashSet::new();
+    let mut todo: Vec<(bool, &str)> =
+        [false, true].into_iter().flat_map(|v6| [(v6, "PREROUTING"), (v6, "OUTPUT")]).collect();
+    while let Some(chain) = todo.pop() {
+        if reachable.insert(chain) {
+            let targets = jumps.get(&chain).map(Vec::as_slice).unwrap_or_default();
+            todo.extend(targets.iter().map(|&t| (chain.0, t)));
+        }
+    }
+    reachable
+}
+
 #[allow(
     clippy::too_many_arguments,
     reason = "one call site per source of chains; a struct would only rename them"
@@ -226,7 +252,9 @@ fn new_chain(
         .and_then(|ns| model.index.listeners_by_port.get(&(ns, proto, target_port)))
         .cloned()
         .unwrap_or_default();
-    let sockets_known = ns.is_some_and(|ns| model.captured(ns, Input::Sockets));
+    // `ss -lntu` lists TCP and UDP sockets only: an SCTP listener is never in the dump.
+    let sockets_known =
+        proto != Proto::Sctp && ns.is_some_and(|ns| model.captured(ns, Input::Sockets));
     let state = classify(model, &listeners, target_addr, sockets_known);
     PortChain {
         proto,
@@ -282,13 +310,26 @@ impl PortChain {
                 addr: self.target_addr.to_string(),
                 port: u32::from(self.target_port),
                 socket: socket_text(Some(self.target_addr), self.target_port),
-                workload: workload.map(|w| w.name.clone()).unwrap_or_default(),
+                // A DNAT to an address of the host itself targets the host's own services.
+                workload: workload
+                    .map(|w| w.name.clone())
+                    .or_else(|| self.ns.map(|n| model.ns_name(n)))
+                    .unwrap_or_else(|| "an unknown workload".into()),
                 kind: workload.map(|w| kind_name(w.kind)).unwrap_or_default(),
                 ns,
             },
             listener: ListenerFields {
                 state: self.state,
-                addrs: listener_lines.iter().map(|l| listener_text(l)).collect(),
+                // `ss -lntuH` and `ss -lntupH` of one namespace list each socket twice.
+                addrs: listener_lines.iter().map(|l| listener_text(l)).fold(
+                    Vec::new(),
+                    |mut v, a| {
+                        if !v.contains(&a) {
+                            v.push(a);
+                        }
+                        v
+                    },
+                ),
             },
         };
         let mut anchors = Vec::new();

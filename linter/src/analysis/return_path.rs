@@ -7,7 +7,8 @@
 //! leaves by another interface, or there is none, the reply does not come back the way the
 //! request went.
 //!
-//! Ignored on purpose: ports whose target is in the host's own namespace, namespaces whose
+//! Ignored on purpose: ports whose target is in the host's own namespace or on a loopback
+//! interface (a VIP: the request arrives where the route to it leads), namespaces whose
 //! routes of that family were not captured (no route at all of the family is taken to mean
 //! "not captured", since the kernel always holds the connected route of an address), and
 //! namespaces with unicast routes in tables other than `main` and `local`: those hint at
@@ -59,6 +60,11 @@ pub fn return_paths(model: &Model, chains: &[PortChain]) -> Vec<Fact> {
         }) else {
             continue;
         };
+        // An address on `lo` (a service VIP) is reached through whichever interface routes
+        // to it: where the request arrives is not in the dump.
+        if arrives_on.kind.as_deref() == Some("loopback") || arrives_on.ifname == "lo" {
+            continue;
+        }
         let addr_span = arrives_on.addrs.iter().find(|(net, _)| net.addr() == chain.target_addr);
         let default = routes.iter().copied().find(|r| r.is_main_default());
 

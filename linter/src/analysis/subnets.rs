@@ -59,17 +59,19 @@ fn forward_name(forward: Forward) -> &'static str {
 pub fn networks(model: &Model, chains: &[PortChain]) -> Vec<Fact> {
     let mut facts = Vec::new();
     for (net_idx, net) in model.networks.iter().enumerate() {
-        let on_net = |w: usize| {
-            model
-                .workloads
-                .get(w)
-                .is_some_and(|w| w.nics.iter().any(|n| n.network == Some(net_idx)))
+        // A port is published into this network when it is forwarded to an address on it:
+        // a container on an internal and a routed network publishes on the routed one only.
+        let nic_on_net = |c: &PortChain| {
+            c.workload.and_then(|w| model.workloads.get(w)).is_some_and(|w| {
+                w.nics.iter().any(|n| {
+                    n.network == Some(net_idx) && n.addrs.iter().any(|a| a.addr() == c.target_addr)
+                })
+            })
         };
         let published: Vec<&PortChain> = chains
             .iter()
             .filter(|c| {
-                c.workload.is_some_and(on_net)
-                    || net.subnets.iter().any(|(s, _)| s.contains(&c.target_addr))
+                nic_on_net(c) || net.subnets.iter().any(|(s, _)| s.contains(&c.target_addr))
             })
             .collect();
         let fields = NetworkFields {
@@ -300,7 +302,19 @@ pub fn default_gateways(model: &Model) -> Vec<Fact> {
         let subnets: Vec<(IpNet, Span)> = iface
             .map(|i| i.addrs.iter().filter(|(n, _)| same_family(n)).cloned().collect())
             .unwrap_or_default();
-        let on_segment = subnets.iter().any(|(net, _)| net.trunc().contains(&gateway));
+        // A link-scope route to the gateway itself (`169.254.1.1 dev eth0 scope link`, as
+        // Calico sets up, answered by proxy ARP) puts it on the segment as well.
+        let linked_route = model.index.routes_by_ns.get(&ns).is_some_and(|idxs| {
+            idxs.iter().filter_map(|&i| model.routes.get(i)).any(|r| {
+                r.gateway.is_none()
+                    && r.route_type == "unicast"
+                    && r.dst.prefix_len() > 0
+                    && r.dst.contains(&gateway)
+                    && r.ifname == route.ifname
+            })
+        });
+        let on_segment =
+            linked_route || subnets.iter().any(|(net, _)| net.trunc().contains(&gateway));
         let workload = model.index.workload_by_ns.get(&ns).and_then(|&w| model.workloads.get(w));
         let fields = GatewayFields {
             workload: Named {

@@ -2,7 +2,7 @@
 //! fact. `{{` and `}}` stand for literal braces. Every value read from input is made
 //! printable before it is placed, so a hostile interface name cannot drive the terminal.
 
-use crate::source::printable;
+use crate::source::{printable, printable_path};
 
 /// A compiled template.
 pub struct Template {
@@ -79,7 +79,8 @@ impl Template {
         let mut out = String::new();
         for part in &self.parts {
             match part {
-                Part::Text(text) => out.push_str(text),
+                // A rule file's own text may hold escapes too (`\u001b` in TOML).
+                Part::Text(text) => out.push_str(&printable_path(text)),
                 Part::Expr(program) => {
                     let value = program.execute(ctx).map_err(|e| e.to_string())?;
                     out.push_str(&display(&value));

@@ -192,9 +192,10 @@ fn port_map(obj: &Obj<'_, '_>, p: &mut Vec<Problem>) -> Vec<RawPortBinding> {
             let b = Obj::new(o, obj.file, CODE);
             // An empty value means "every address" or "Docker picks the port"; a bad one is
             // an error, never read as either: it would publish what Docker did not.
-            let port_help = "expected a port from 1 to 65535";
+            let port_help = "expected a port from 1 to 65535, or a range FIRST-LAST";
             let ip_help = "expected an IPv4 or IPv6 address, or \"\" for every address";
-            let host_port = parse_field::<u16>(&b, "HostPort", "host port", port_help, p);
+            let host_port = parse_field::<HostPort>(&b, "HostPort", "host port", port_help, p)
+                .map(|port| port.and_then(|HostPort(port)| port));
             let host_ip = parse_field::<IpAddr>(&b, "HostIp", "host address", ip_help, p);
             let (Ok(host_port), Ok(host_ip)) = (host_port, host_ip) else { continue };
             bindings.push(RawPortBinding {
@@ -207,6 +208,25 @@ fn port_map(obj: &Obj<'_, '_>, p: &mut Vec<Problem>) -> Vec<RawPortBinding> {
         }
     }
     bindings
+}
+
+/// `HostPort`: one port, or a range (`-p 8090-8099:80`) of which Docker picked one, which
+/// only the DNAT rule tells (`None`).
+struct HostPort(Option<u16>);
+
+impl std::str::FromStr for HostPort {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text.split_once('-') {
+            None => text.parse().map(|port| HostPort(Some(port))).map_err(|_| ()),
+            Some((first, last)) => {
+                let (first, last): (u16, u16) =
+                    (first.parse().map_err(|_| ())?, last.parse().map_err(|_| ())?);
+                if first <= last { Ok(HostPort(None)) } else { Err(()) }
+            }
+        }
+    }
 }
 
 /// A string field that is empty (`None`) or parses as `T`; otherwise an error on the key,

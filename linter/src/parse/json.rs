@@ -137,7 +137,8 @@ impl<'a, 'b> Obj<'a, 'b> {
             format!(
                 "`{}` is {}, not {expected}",
                 printable(prop.name.as_str()),
-                found(&prop.value)
+                // Docker's `Env` holds secrets: its value is never quoted, whatever it is.
+                found(&prop.value, prop.name.as_str() != "Env")
             ),
         ));
     }
@@ -289,8 +290,9 @@ pub fn as_str<'b>(value: &'b Value<'_>) -> Option<&'b str> {
 }
 
 /// What a JSON value is, for a message: a number as written, or its kind.
-fn found(value: &Value<'_>) -> String {
+fn found(value: &Value<'_>, quote: bool) -> String {
     match value {
+        Value::NumberLit(_) | Value::StringLit(_) if !quote => "a value of another type".into(),
         Value::NumberLit(n) => format!("`{}`", printable(n.value)),
         Value::StringLit(s) => format!("the string `{}`", printable(&s.value)),
         Value::BooleanLit(b) => format!("`{}`", b.value),

@@ -16,7 +16,7 @@ pub mod ss;
 use rayon::prelude::*;
 
 use crate::discover::{Dump, Format};
-use crate::problem::{Parsed, Problem};
+use crate::problem::{Parsed, Problem, cap_per_file};
 use crate::source::{FileId, Span};
 
 /// The records read from one file.
@@ -63,7 +63,7 @@ pub fn parse_dump(dump: &Dump) -> Vec<Parsed<ParsedFile>> {
             let _span =
                 tracing::trace_span!("parse", file = %dump.sources.get(file.id).rel_path).entered();
             let mut parsed = parse_file(file.id, file.format, text);
-            cap_problems(&mut parsed.problems, file.id);
+            cap_per_file(&mut parsed.problems);
             if let Some(note) = last_line_open(file.id, file.format, text) {
                 parsed.problems.push(note);
             }
@@ -78,30 +78,6 @@ pub fn parse_dump(dump: &Dump) -> Vec<Parsed<ParsedFile>> {
             }
         })
         .collect()
-}
-
-/// Problems reported for one file at the most: past them a file is not what it claims to
-/// be, and a report of millions of lines helps nobody.
-pub const MAX_PROBLEMS_PER_FILE: usize = 100;
-
-/// Keeps the first [`MAX_PROBLEMS_PER_FILE`] problems of a file, and says how many more
-/// there were, at the first one left out.
-fn cap_problems(problems: &mut Vec<Problem>, file: FileId) {
-    let Some(first_dropped) = problems.get(MAX_PROBLEMS_PER_FILE) else { return };
-    let span =
-        if first_dropped.span.file == file { first_dropped.span } else { Span::file_start(file) };
-    let n_more = problems.len() - MAX_PROBLEMS_PER_FILE;
-    problems.truncate(MAX_PROBLEMS_PER_FILE);
-    problems.push(
-        Problem::error(
-            "netlint::parse::too-many",
-            span,
-            format!("{n_more} more problems in this file are not shown"),
-        )
-        .with_help(
-            "fix the ones above first: a file this broken is not the tool output it resembles",
-        ),
-    );
 }
 
 /// A note when a text file's last line has no line end: every tool ends its lines with one,

@@ -123,11 +123,14 @@ fn split_local(local: &str) -> Option<(Option<IpAddr>, Option<String>, u16)> {
         Some((a, i)) => (a, Some(i.trim_end_matches(']').to_string())),
         None => (addr, None),
     };
+    let bracketed = addr.starts_with('[');
     let addr = addr.strip_prefix('[').unwrap_or(addr);
     let addr = addr.strip_suffix(']').unwrap_or(addr);
-    // Old ss prints the IPv6 wildcard as `:::80`, which leaves `::` here.
+    // Today's ss prints a dual-stack wildcard as `*` and an IPv6-only one as `[::]`. Old ss
+    // printed both as `:::80`, which leaves `::` unbracketed here: taken as dual-stack.
     let addr = match addr {
         "*" | "" => None,
+        "::" if !bracketed => None,
         other => Some(other.parse().ok()?),
     };
     Some((addr, ifname, port))
