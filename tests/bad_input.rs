@@ -1390,3 +1390,38 @@ fn issue_3_escapes_in_a_user_rule_file_are_shown_escaped() {
     assert!(run.stdout.contains("\\u{1b}[31m\\u{202e} veth"), "{}", run.stdout);
     assert!(!run.all().contains('\u{1b}'), "no raw escape reaches the terminal");
 }
+
+#[test]
+fn issue_3_a_multiport_forward_is_one_publication_per_port() {
+    let scratch = Scratch::example("netns-lab");
+    scratch.edit("iptables-save.txt", |t| {
+        t.replacen(
+            "-p tcp -m tcp --dport 8080 -m comment --comment \"publish c1 http\" -j DNAT --to-destination 10.88.0.11:80",
+            "-p tcp -m multiport --dports 80,443 -j DNAT --to-destination 10.88.0.11",
+            1,
+        )
+    });
+    scratch.edit("c1/ss-lntupH.txt", |t| {
+        format!("{t}{}", t.replace("127.0.0.1:80 ", "127.0.0.1:443 "))
+    });
+    let findings = short_findings(&scratch, &["--select", "NL001"]);
+    assert!(findings.contains("tcp port 80 is forwarded to `c1` at 10.88.0.11:80"), "{findings}");
+    assert!(findings.contains("tcp port 443 is forwarded to `c1` at 10.88.0.11:443"), "{findings}");
+}
+
+#[test]
+fn issue_3_a_typo_through_a_string_field_is_caught_at_load() {
+    let scratch = Scratch::example("clean");
+    let shipped = std::fs::read_to_string(
+        common::root().join("rules/mtu-mismatch/veth-peers-disagree-on-mtu.toml"),
+    )
+    .unwrap();
+    let rule = shipped
+        .replace("NL031", "NL900")
+        .replace("name = \"veth-peers-disagree-on-mtu\"", "name = \"my-rule\"")
+        .replace("when = \"a.mtu != b.mtu\"", "when = 'a.name.x == \"x\"'");
+    scratch.write("../my-rules/my-rule.toml", rule);
+    let run = run(&scratch, &[DUMP, "--rules", "my-rules", "--format", "short"]);
+    assert_eq!(run.code, 2, "{}", run.all());
+    assert!(run.stderr.contains("reads `a.name.x`"), "{}", run.stderr);
+}

@@ -234,7 +234,19 @@ pub fn discover(root: &Path, limits: Limits) -> Result<Dump, DiscoverError> {
             }
             seen.insert(key, printable_path(&rel));
         }
-        read_one(&mut dump, entry.path(), rel, ns, limits);
+        let nested = rel.matches('/').count() >= 2;
+        let n_sources = dump.sources.len();
+        read_one(&mut dump, entry.path(), rel, ns.clone(), limits);
+        if nested && dump.sources.len() > n_sources {
+            // Only the top folder names a namespace; say so rather than merge in silence.
+            let id = FileId(u32::try_from(n_sources).unwrap_or(u32::MAX));
+            let ns = printable_path(ns.as_deref().unwrap_or_default());
+            dump.problems.push(Problem::note(
+                "netlint::discover::nested",
+                Span::file_start(id),
+                format!("a file in a nested folder is read as part of namespace `{ns}`"),
+            ));
+        }
     }
     Ok(dump)
 }

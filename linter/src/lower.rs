@@ -455,8 +455,8 @@ impl Lowering {
             (Some("bridge"), None) => raw.id.get(..12).map(|id| format!("br-{id}")),
             _ => None,
         };
-        let declared_mtu = option("com.docker.network.driver.mtu")
-            .and_then(|m| m.value.parse().ok().map(|v| (v, m.span)));
+        let declared_mtu =
+            option(docker::MTU_OPTION).and_then(|m| m.value.parse().ok().map(|v| (v, m.span)));
         self.model.networks.push(Network {
             origin: Origin::Docker,
             name: raw.name,

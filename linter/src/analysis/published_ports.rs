@@ -111,19 +111,23 @@ pub fn published_ports(model: &Model) -> Vec<PortChain> {
             continue;
         }
         let Some(target_addr) = rule.to_addr else { continue };
-        let dport =
-            rule.dports.as_ref().filter(|c| !c.negated).and_then(|c| match c.value.as_slice() {
-                [(a, b)] if a == b => Some(*a),
-                _ => None,
-            });
-        let target_port = match rule.to_ports {
-            Some((a, b)) if a == b => Some(a),
-            Some(_) => None,
-            None => dport,
+        // Each forwarded port: `--dport 8080 --to-destination A:80` is one, and a multiport
+        // `--dports 80,443 --to-destination A` keeps each port, so it is one per port.
+        let single_ports: Vec<u16> = rule
+            .dports
+            .as_ref()
+            .filter(|c| !c.negated)
+            .map(|c| c.value.iter().filter(|(a, b)| a == b).map(|(a, _)| *a).collect())
+            .unwrap_or_default();
+        let all_single = rule.dports.as_ref().is_some_and(|c| single_ports.len() == c.value.len());
+        let ports: Vec<(Option<u16>, u16)> = match (rule.to_ports, single_ports.as_slice()) {
+            (Some((a, b)), [port]) if a == b => vec![(Some(*port), a)],
+            (Some((a, b)), _) if a == b => vec![(None, a)],
+            (Some(_), _) => Vec::new(),
+            (None, ports) if all_single => ports.iter().map(|&p| (Some(p), p)).collect(),
+            (None, _) => Vec::new(),
         };
-        let (Some(target_port), Some(proto)) =
-            (target_port, rule.proto.as_ref().and_then(|p| Proto::parse(&p.value)))
-        else {
+        let Some(proto) = rule.proto.as_ref().and_then(|p| Proto::parse(&p.value)) else {
             continue;
         };
         let host_addr = rule
@@ -131,16 +135,18 @@ pub fn published_ports(model: &Model) -> Vec<PortChain> {
             .as_ref()
             .filter(|d| !d.negated && d.value.prefix_len() == d.value.max_prefix_len())
             .map(|d| d.value.addr());
-        chains.push(new_chain(
-            model,
-            proto,
-            host_addr,
-            dport,
-            target_addr,
-            target_port,
-            Some(rule.span),
-            None,
-        ));
+        for (dport, target_port) in ports {
+            chains.push(new_chain(
+                model,
+                proto,
+                host_addr,
+                dport,
+                target_addr,
+                target_port,
+                Some(rule.span),
+                None,
+            ));
+        }
     }
 
     // DNAT chains by what they forward to, so each binding finds its rule without a scan.
@@ -245,8 +251,10 @@ fn new_chain(
     let nic_workload =
         model.index.nic_by_addr.get(&target_addr).and_then(|v| v.first()).map(|(w, _)| *w);
     let ns = iface_ns.or_else(|| nic_workload.and_then(|w| model.workloads.get(w)?.ns));
-    let workload =
-        nic_workload.or_else(|| ns.and_then(|n| model.index.workload_by_ns.get(&n).copied()));
+    // The workload is the namespace's own when the address was found there: the same address
+    // in another namespace's configuration must not lend this chain its name.
+    let ns_workload = ns.and_then(|n| model.index.workload_by_ns.get(&n).copied());
+    let workload = if iface_ns.is_some() { ns_workload } else { nic_workload.or(ns_workload) };
 
     let listeners: Vec<usize> = ns
         .and_then(|ns| model.index.listeners_by_port.get(&(ns, proto, target_port)))

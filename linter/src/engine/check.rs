@@ -102,8 +102,12 @@ fn check_path(path: &[&str], sample: &Value, bound: &[String], unknown: &mut Vec
     }
     let mut value = sample;
     for (depth, field) in path.iter().enumerate() {
-        // Only objects have fields to check; a list or a string ends what the sample knows.
-        let Value::Object(fields) = value else { return };
+        // Only objects have fields: selecting one of a string, a number or a list fails on
+        // every fact (a list's items are reached with a macro, `hops.exists(h, …)`).
+        let Value::Object(fields) = value else {
+            unknown.push(path[..=depth].join("."));
+            return;
+        };
         let Some(next) = fields.get(*field) else {
             unknown.push(path[..=depth].join("."));
             return;
@@ -140,5 +144,6 @@ mod tests {
         assert_eq!(unknown("string(host.prot)"), ["host.prot"]);
         assert_eq!(unknown("true || host.x > 1"), ["host.x"], "short-circuit does not hide it");
         assert_eq!(unknown("subnets.all(s, s != stat)"), ["stat"]);
+        assert_eq!(unknown("host.addr.x == 'x'"), ["host.addr.x"], "a string has no fields");
     }
 }

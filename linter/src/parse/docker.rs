@@ -210,6 +210,11 @@ fn port_map(obj: &Obj<'_, '_>, p: &mut Vec<Problem>) -> Vec<RawPortBinding> {
     bindings
 }
 
+const ADDRESS_HELP: &str = "expected an IPv4 or IPv6 address, or \"\"";
+
+/// The Docker network option that sets the MTU of its interfaces.
+pub const MTU_OPTION: &str = "com.docker.network.driver.mtu";
+
 /// `HostPort`: one port, or a range (`-p 8090-8099:80`) of which Docker picked one, which
 /// only the DNAT rule tells (`None`).
 struct HostPort(Option<u16>);
@@ -250,7 +255,7 @@ fn endpoint(name: &str, obj: &Obj<'_, '_>, span: Span, p: &mut Vec<Problem>) -> 
         network: name.to_string(),
         network_id: obj.str("NetworkID", p),
         ipv4: endpoint_net(obj, "IPAddress", "IPPrefixLen", p),
-        gateway: obj.str("Gateway", p).and_then(|g| g.parse().ok()),
+        gateway: parse_field::<IpAddr>(obj, "Gateway", "gateway", ADDRESS_HELP, p).ok().flatten(),
         ipv6: endpoint_net(obj, "GlobalIPv6Address", "GlobalIPv6PrefixLen", p),
         mac: obj.str("MacAddress", p).filter(|m| !m.is_empty()),
         span,
@@ -329,9 +334,16 @@ pub fn parse_networks(file: FileId, text: &str) -> Parsed<Vec<RawNetwork>> {
                     ),
                 }
             }
-            if let Some(gateway) = c.str("Gateway", p).and_then(|g| g.parse().ok()) {
+            if let Ok(Some(gateway)) =
+                parse_field::<IpAddr>(&c, "Gateway", "gateway", ADDRESS_HELP, p)
+            {
                 gateways.push(gateway);
             }
+        }
+        // An MTU option Docker would refuse must not pass as no option at all.
+        if let Some(o) = obj.obj("Options", p) {
+            let _ =
+                parse_field::<u32>(&o, MTU_OPTION, "MTU", "expected a number, such as \"1450\"", p);
         }
         let options = obj
             .obj("Options", p)

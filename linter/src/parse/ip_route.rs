@@ -175,7 +175,7 @@ pub fn parse_text(file: FileId, text: &str) -> Parsed<Vec<RawRoute>> {
             .find(|w| w.first() == Some(&"via"))
             .and_then(|w| w.get(1)?.parse().ok());
         let Some(dst) = parse_dst(dst_word, gateway) else {
-            problems.push(bad_dst(span, dst_word));
+            problems.push(bad_dst(at.token(dst_word), dst_word));
             continue;
         };
         let base = RawRoute {
