@@ -1235,18 +1235,27 @@ fn issue_3_links_that_read_a_file_twice_are_skipped() {
     assert_eq!(aliased.findings(), reference.findings(), "the same findings, none twice");
 }
 
+/// Writes a user rule beside the scratch dump, in `my-rules/`: a shipped rule under id
+/// NL900 and name `my-rule`, with `edit` applied to its text.
+fn write_user_rule(scratch: &Scratch, shipped: &str, edit: impl FnOnce(String) -> String) {
+    let path = common::root().join("rules").join(shipped);
+    let text = std::fs::read_to_string(path).unwrap();
+    let id = text.lines().find_map(|l| l.strip_prefix("id = ")).unwrap().to_string();
+    let name = text.lines().find_map(|l| l.strip_prefix("name = ")).unwrap().to_string();
+    let text = text.replacen(&format!("id = {id}"), "id = \"NL900\"", 1).replacen(
+        &format!("name = {name}"),
+        "name = \"my-rule\"",
+        1,
+    );
+    scratch.write("../my-rules/my-rule.toml", edit(text));
+}
+
 #[test]
 fn issue_3_a_typo_in_a_user_rule_is_an_error_when_it_loads() {
     let scratch = Scratch::example("clean");
-    let shipped = std::fs::read_to_string(
-        common::root().join("rules/loopback-bind/published-port-to-loopback-listener.toml"),
-    )
-    .unwrap();
-    let rule = shipped
-        .replace("NL001", "NL900")
-        .replace("published-port-to-loopback-listener", "my-rule")
-        .replace("{host.port}", "{host.prot}");
-    scratch.write("../my-rules/my-rule.toml", rule);
+    write_user_rule(&scratch, "loopback-bind/published-port-to-loopback-listener.toml", |t| {
+        t.replace("{host.port}", "{host.prot}")
+    });
     // The clean dump has no fact the rule would fire on: only a load-time check sees it.
     let run = run(&scratch, &[DUMP, "--rules", "my-rules", "--format", "short"]);
     assert_eq!(run.code, 2, "{}", run.all());
@@ -1377,15 +1386,9 @@ fn issue_3_env_of_another_shape_is_never_shown() {
 #[test]
 fn issue_3_escapes_in_a_user_rule_file_are_shown_escaped() {
     let scratch = Scratch::example("netns-lab");
-    let shipped = std::fs::read_to_string(
-        common::root().join("rules/mtu-mismatch/veth-peers-disagree-on-mtu.toml"),
-    )
-    .unwrap();
-    let rule = shipped
-        .replace("NL031", "NL900")
-        .replace("name = \"veth-peers-disagree-on-mtu\"", "name = \"my-rule\"")
-        .replace("message = \"veth", "message = \"\\u001b[31m\\u202e veth");
-    scratch.write("../my-rules/my-rule.toml", rule);
+    write_user_rule(&scratch, "mtu-mismatch/veth-peers-disagree-on-mtu.toml", |t| {
+        t.replace("message = \"veth", "message = \"\\u001b[31m\\u202e veth")
+    });
     let run = run(&scratch, &[DUMP, "--rules", "my-rules", "--select", "NL900"]);
     assert!(run.stdout.contains("\\u{1b}[31m\\u{202e} veth"), "{}", run.stdout);
     assert!(!run.all().contains('\u{1b}'), "no raw escape reaches the terminal");
@@ -1412,15 +1415,9 @@ fn issue_3_a_multiport_forward_is_one_publication_per_port() {
 #[test]
 fn issue_3_a_typo_through_a_string_field_is_caught_at_load() {
     let scratch = Scratch::example("clean");
-    let shipped = std::fs::read_to_string(
-        common::root().join("rules/mtu-mismatch/veth-peers-disagree-on-mtu.toml"),
-    )
-    .unwrap();
-    let rule = shipped
-        .replace("NL031", "NL900")
-        .replace("name = \"veth-peers-disagree-on-mtu\"", "name = \"my-rule\"")
-        .replace("when = \"a.mtu != b.mtu\"", "when = 'a.name.x == \"x\"'");
-    scratch.write("../my-rules/my-rule.toml", rule);
+    write_user_rule(&scratch, "mtu-mismatch/veth-peers-disagree-on-mtu.toml", |t| {
+        t.replace("when = \"a.mtu != b.mtu\"", "when = 'a.name.x == \"x\"'")
+    });
     let run = run(&scratch, &[DUMP, "--rules", "my-rules", "--format", "short"]);
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("reads `a.name.x`"), "{}", run.stderr);
