@@ -1422,3 +1422,57 @@ fn issue_3_a_typo_through_a_string_field_is_caught_at_load() {
     assert_eq!(run.code, 2, "{}", run.all());
     assert!(run.stderr.contains("reads `a.name.x`"), "{}", run.stderr);
 }
+
+// ---------------------------------------------------------------------------------------
+// Regressions from the third trial (issue 3).
+
+#[test]
+fn issue_3_a_stray_first_line_does_not_hide_the_file() {
+    let scratch = Scratch::example("netns-lab");
+    let stray = "sudo: unable to resolve host box: Name or service not known\n";
+    scratch.edit("c1/ip-addr.txt", |t| format!("{stray}{t}"));
+    scratch.edit("ip-j-addr.json", |t| format!("{stray}{t}"));
+    let run = run(&scratch, &[DUMP, "--format", "short"]);
+    assert_eq!(run.code, 3, "a stray line is bad input");
+    let errors = run.input_errors().join("\n");
+    assert!(errors.contains("c1/ip-addr.txt:1:1: error: cannot read interface header"), "{errors}");
+    assert!(errors.contains("ip-j-addr.json:1:1: error: stray text before the output"), "{errors}");
+    let reference = self::run(&Scratch::example("netns-lab"), &[DUMP, "--format", "short"]);
+    assert_eq!(run.findings(), reference.findings(), "the rest of both files is still read");
+}
+
+#[test]
+fn issue_3_a_forward_of_a_small_port_range_is_checked_port_by_port() {
+    let scratch = Scratch::example("netns-lab");
+    scratch.edit("iptables-save.txt", |t| {
+        t.replacen(
+            "-p tcp -m tcp --dport 8082 -m comment --comment \"publish c2 admin\" -j DNAT --to-destination 10.88.0.12:81",
+            "-p tcp -m tcp --dport 79:81 -j DNAT --to-destination 10.88.0.12",
+            1,
+        )
+    });
+    let findings = short_findings(&scratch, &["--select", "NL002"]);
+    assert!(findings.contains("tcp port 79 is forwarded to `c2` at 10.88.0.12:79"), "{findings}");
+    assert!(findings.contains("tcp port 81 is forwarded to `c2` at 10.88.0.12:81"), "{findings}");
+    assert!(!findings.contains("10.88.0.12:80,"), "c2 listens on 80: {findings}");
+}
+
+#[test]
+fn issue_3_an_empty_ip6tables_save_is_read() {
+    let scratch = Scratch::example("netns-lab");
+    scratch.write("ip6tables-save.txt", "");
+    let run = run(&scratch, &[DUMP, "--select", "NL001"]);
+    assert!(!run.stdout.contains("ip6tables-save.txt: empty file"), "{}", run.stdout);
+    assert!(run.stdout.contains("2 × iptables-save"), "{}", run.stdout);
+}
+
+#[test]
+fn issue_3_an_ipv6_gateway_off_its_segment_is_reported() {
+    let scratch = Scratch::example("netns-lab");
+    scratch.edit("c1/ip-6-route.txt", |t| {
+        let default = t.lines().find(|l| l.starts_with("default")).unwrap().to_string();
+        t.replace(&default, "default via fd00:77::1 dev eth0 onlink metric 1024 pref medium")
+    });
+    let findings = short_findings(&scratch, &["--select", "NL023"]);
+    assert!(findings.contains("`c1` routes everything via fd00:77::1 on `eth0`"), "{findings}");
+}

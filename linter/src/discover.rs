@@ -306,12 +306,12 @@ fn skip(dump: &mut Dump, rel: &str, reason: String) {
 }
 
 /// The tool whose empty output an empty file holds, by the names the README's capture
-/// commands give: `ss…` and `…iptables-save…`.
+/// commands give: `ss…`, `…iptables-save…` and `…ip6tables-save…`.
 fn empty_output_of(rel: &str) -> Option<Format> {
     let name = rel.rsplit('/').next().unwrap_or(rel).to_ascii_lowercase();
     if name.starts_with("ss") {
         Some(Format::Ss)
-    } else if name.contains("iptables-save") {
+    } else if name.contains("tables-save") {
         Some(Format::IptablesSave)
     } else {
         None
@@ -524,11 +524,12 @@ fn classify_text(head: &str) -> Option<Format> {
         .filter(|l| !l.trim().is_empty())
         .take(40)
         .collect();
-    let first = *lines.first()?;
+    lines.first()?;
     if lines.iter().any(|l| is_iptables_line(l)) {
         return Some(Format::IptablesSave);
     }
-    if is_ip_link_header(first) {
+    // The first line, or one just after a stray line or two (a warning pasted along).
+    if lines.iter().take(3).any(|l| is_ip_link_header(l)) {
         let has_addr = lines.iter().any(|l| {
             let l = l.trim_start();
             l.starts_with("inet ") || l.starts_with("inet6 ") || l.starts_with("valid_lft")

@@ -550,6 +550,15 @@ impl Model {
         self.namespaces.get(ns).is_some_and(|n| n.captured.contains(&input))
     }
 
+    /// The main-table default route of a namespace for one address family.
+    pub fn default_route_of(&self, ns: NsIdx, ipv4: bool) -> Option<&Route> {
+        let routes = self.index.routes_by_ns.get(&ns)?;
+        routes
+            .iter()
+            .filter_map(|&i| self.routes.get(i))
+            .find(|r| r.is_main_default() && r.dst.addr().is_ipv4() == ipv4)
+    }
+
     /// The main-table default route of a namespace, IPv4 first.
     pub fn default_route(&self, ns: NsIdx) -> Option<&Route> {
         let routes = self.index.routes_by_ns.get(&ns)?;

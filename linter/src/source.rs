@@ -223,24 +223,42 @@ fn printable_within(value: &str, max: usize) -> String {
 pub fn mask_env_values(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let mut masked: Option<Vec<u8>> = None;
+    let mut mask = |i: usize| {
+        let out = masked.get_or_insert_with(|| bytes.to_vec());
+        // UTF-8 continuation bytes become `*` too: each byte stays one byte.
+        if let Some(slot) = out.get_mut(i) {
+            *slot = b'*';
+        }
+    };
     let mut from = 0;
-    while let Some(found) = text.get(from..).and_then(|t| t.find("\"Env\"")) {
-        let mut i = from + found + 5;
+    // `"Env` without its closing quote too: a broken file must not show what a good one hides.
+    while let Some(found) = text.get(from..).and_then(|t| t.find("\"Env")) {
+        let mut i = from + found + 4;
         from = i;
-        while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace() || *b == b':') {
+        while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace() || matches!(b, b':' | b'"')) {
             i += 1;
         }
         // A list is masked after each `=`; any other value (a string, an object: not what
         // Docker prints, but a hand-edited dump may hold one) is masked whole.
         let whole = match bytes.get(i) {
             Some(b'[') => false,
-            Some(b'"' | b'{') => true,
+            Some(b'{') => true,
+            _ if bytes.get(i.wrapping_sub(1)) == Some(&b'"') => true,
             _ => continue,
         };
-        // Walk the value's strings; mask after the first `=` of each (or all of it), up to its
-        // closing quote. A string value ends the walk at its closing quote.
-        let (mut in_string, mut escaped, mut after_eq) = (false, false, whole);
-        let lone_string = bytes.get(i) == Some(&b'"');
+        if whole && bytes.get(i) != Some(&b'{') {
+            // A lone string: masked to its closing quote.
+            while let Some(&b) = bytes.get(i).filter(|b| !matches!(b, b'"' | b'\n')) {
+                let _ = b;
+                mask(i);
+                i += 1;
+            }
+            from = i.max(from);
+            continue;
+        }
+        // Walk the value; after an `=` (or, for an object, anywhere) bytes are masked until
+        // the string closes, or outside a string (quotes lost) until `,`, a line end or `]`.
+        let (mut in_string, mut escaped, mut after_eq) = (false, false, false);
         while let Some(&b) = bytes.get(i) {
             if in_string {
                 if escaped {
@@ -249,26 +267,26 @@ pub fn mask_env_values(text: &str) -> Cow<'_, str> {
                     escaped = true;
                 } else if b == b'"' {
                     in_string = false;
-                    after_eq = whole;
+                    after_eq = false;
                     i += 1;
-                    if lone_string {
-                        break;
-                    }
                     continue;
                 }
-                if after_eq && !matches!(b, b'\n' | b'\r') {
-                    let out = masked.get_or_insert_with(|| bytes.to_vec());
-                    // UTF-8 continuation bytes become `*` too: each byte stays one byte.
-                    if let Some(slot) = out.get_mut(i) {
-                        *slot = b'*';
-                    }
+                if (after_eq || whole) && !matches!(b, b'\n' | b'\r') {
+                    mask(i);
                 } else if b == b'=' {
                     after_eq = true;
                 }
             } else if b == b'"' {
                 in_string = true;
+                after_eq = false;
             } else if b == b']' || b == b'}' {
                 break;
+            } else if matches!(b, b',' | b'\n' | b'\r') {
+                after_eq = false;
+            } else if after_eq {
+                mask(i);
+            } else if b == b'=' {
+                after_eq = true;
             }
             i += 1;
         }
@@ -459,6 +477,12 @@ mod tests {
         assert_eq!(mask_env_values(cut), "\"Env\": [\"A=******");
         let string = "{\"Env\": \"A=hunter2\", \"B\": \"x\"}";
         assert_eq!(mask_env_values(string), "{\"Env\": \"*********\", \"B\": \"x\"}");
+        let broken_key = "\"Env: [\"A=hunter2\"]";
+        assert_eq!(mask_env_values(broken_key), "\"Env: [\"A=*******\"]");
+        let unquoted = "\"Env\": [\n  DB_PASSWORD=hunter2,\n  \"B=x\"]";
+        assert_eq!(mask_env_values(unquoted), "\"Env\": [\n  DB_PASSWORD=*******,\n  \"B=*\"]");
+        let half_quoted = "\"Env\":[A=hunter2\", \"B=x\"]";
+        assert!(!mask_env_values(half_quoted).contains("hunter2"));
         let object = "{\"Env\": {\"A\": \"hunter2\"}, \"B\": \"x\"}";
         assert_eq!(mask_env_values(object), "{\"Env\": {\"*\": \"*******\"}, \"B\": \"x\"}");
         assert!(matches!(mask_env_values("no environment"), Cow::Borrowed(_)));

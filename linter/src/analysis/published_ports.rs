@@ -7,9 +7,10 @@
 //! no DNAT rule (for instance on an internal network) is a chain of its own.
 //!
 //! Ignored on purpose: a DNAT rule after one with the same matches in its chain, or in a
-//! chain that no jump from `PREROUTING` or `OUTPUT` reaches (it never fires), DNAT to port ranges (no single listener to check), REDIRECT (the
-//! target is the host itself, whose sockets are checked like any namespace's only when the
-//! DNAT address is one of the host's), and rules in namespaces other than the host's.
+//! chain that no jump from `PREROUTING` or `OUTPUT` reaches (it never fires); DNAT to a port
+//! range, or keeping more than `MAX_EXPANDED_PORTS` ports (no single listener to check);
+//! REDIRECT (the target is the host itself, whose sockets are checked like any namespace's
+//! only when the DNAT address is one of the host's); rules in other namespaces than the host's.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -79,6 +80,9 @@ struct ListenerFields {
     addrs: Vec<String>,
 }
 
+/// Ports of one DNAT rule checked one by one at the most.
+const MAX_EXPANDED_PORTS: usize = 256;
+
 /// Resolves every published port of the host.
 pub fn published_ports(model: &Model) -> Vec<PortChain> {
     let mut chains: Vec<PortChain> = Vec::new();
@@ -111,21 +115,29 @@ pub fn published_ports(model: &Model) -> Vec<PortChain> {
             continue;
         }
         let Some(target_addr) = rule.to_addr else { continue };
-        // Each forwarded port: `--dport 8080 --to-destination A:80` is one, and a multiport
-        // `--dports 80,443 --to-destination A` keeps each port, so it is one per port.
-        let single_ports: Vec<u16> = rule
+        // Each forwarded port: `--dport 8080 --to-destination A:80` is one; a DNAT that keeps
+        // the ports (`--dports 80,443` or `--dport 79:81`, no port after the address) is one
+        // per port, up to `MAX_EXPANDED_PORTS`: past that it is left out, as a port range is.
+        let dports: Vec<(u16, u16)> = rule
             .dports
             .as_ref()
             .filter(|c| !c.negated)
-            .map(|c| c.value.iter().filter(|(a, b)| a == b).map(|(a, _)| *a).collect())
+            .map(|c| c.value.clone())
             .unwrap_or_default();
-        let all_single = rule.dports.as_ref().is_some_and(|c| single_ports.len() == c.value.len());
-        let ports: Vec<(Option<u16>, u16)> = match (rule.to_ports, single_ports.as_slice()) {
-            (Some((a, b)), [port]) if a == b => vec![(Some(*port), a)],
+        let n_ports: usize =
+            dports.iter().map(|(a, b)| usize::from(b.saturating_sub(*a)) + 1).sum();
+        let ports: Vec<(Option<u16>, u16)> = match (rule.to_ports, dports.as_slice()) {
+            (Some((a, b)), [(p, q)]) if a == b && p == q => vec![(Some(*p), a)],
             (Some((a, b)), _) if a == b => vec![(None, a)],
             (Some(_), _) => Vec::new(),
-            (None, ports) if all_single => ports.iter().map(|&p| (Some(p), p)).collect(),
-            (None, _) => Vec::new(),
+            (None, []) => Vec::new(),
+            (None, ranges) if n_ports <= MAX_EXPANDED_PORTS => {
+                ranges.iter().flat_map(|&(a, b)| a..=b).map(|port| (Some(port), port)).collect()
+            }
+            (None, _) => {
+                tracing::debug!(n_ports, "DNAT over too many ports to check each, skipped");
+                Vec::new()
+            }
         };
         let Some(proto) = rule.proto.as_ref().and_then(|p| Proto::parse(&p.value)) else {
             continue;

@@ -295,42 +295,46 @@ pub fn default_gateways(model: &Model) -> Vec<Fact> {
         if !model.captured(ns, Input::Addresses) {
             continue;
         }
-        let Some(route) = model.default_route(ns) else { continue };
-        let Some(gateway) = route.gateway else { continue };
-        let iface = route.iface.and_then(|i| model.interfaces.get(i));
-        let same_family = |net: &IpNet| net.addr().is_ipv4() == gateway.is_ipv4();
-        let subnets: Vec<(IpNet, Span)> = iface
-            .map(|i| i.addrs.iter().filter(|(n, _)| same_family(n)).cloned().collect())
-            .unwrap_or_default();
-        // A link-scope route to the gateway itself (`169.254.1.1 dev eth0 scope link`, as
-        // Calico sets up, answered by proxy ARP) puts it on the segment as well.
-        let linked_route = model.index.routes_by_ns.get(&ns).is_some_and(|idxs| {
-            idxs.iter().filter_map(|&i| model.routes.get(i)).any(|r| {
-                r.gateway.is_none()
-                    && r.route_type == "unicast"
-                    && r.dst.prefix_len() > 0
-                    && r.dst.contains(&gateway)
-                    && r.ifname == route.ifname
-            })
-        });
-        let on_segment =
-            linked_route || subnets.iter().any(|(net, _)| net.trunc().contains(&gateway));
-        let workload = model.index.workload_by_ns.get(&ns).and_then(|&w| model.workloads.get(w));
-        let fields = GatewayFields {
-            workload: Named {
-                name: workload.map(|w| w.name.clone()).unwrap_or_else(|| model.ns_name(ns)),
-                kind: workload.map(|w| kind_name(w.kind)).unwrap_or_else(|| "netns".into()),
-            },
-            ns: model.ns_name(ns),
-            gateway: gateway.to_string(),
-            ifname: route.ifname.clone().unwrap_or_default(),
-            onlink: route.onlink,
-            on_segment,
-            subnets: subnets.iter().map(|(n, _)| n.trunc().to_string()).collect(),
-        };
-        let mut anchors = vec![Anchor { name: "route", span: route.span }];
-        anchors.extend(subnets.iter().map(|(_, span)| Anchor { name: "addrs", span: *span }));
-        facts.push(Fact::new(format!("{}/default", fields.ns), &fields, anchors));
+        for ipv4 in [true, false] {
+            let Some(route) = model.default_route_of(ns, ipv4) else { continue };
+            let Some(gateway) = route.gateway else { continue };
+            let iface = route.iface.and_then(|i| model.interfaces.get(i));
+            let same_family = |net: &IpNet| net.addr().is_ipv4() == gateway.is_ipv4();
+            let subnets: Vec<(IpNet, Span)> = iface
+                .map(|i| i.addrs.iter().filter(|(n, _)| same_family(n)).cloned().collect())
+                .unwrap_or_default();
+            // A link-scope route to the gateway itself (`169.254.1.1 dev eth0 scope link`, as
+            // Calico sets up, answered by proxy ARP) puts it on the segment as well.
+            let linked_route = model.index.routes_by_ns.get(&ns).is_some_and(|idxs| {
+                idxs.iter().filter_map(|&i| model.routes.get(i)).any(|r| {
+                    r.gateway.is_none()
+                        && r.route_type == "unicast"
+                        && r.dst.prefix_len() > 0
+                        && r.dst.contains(&gateway)
+                        && r.ifname == route.ifname
+                })
+            });
+            let on_segment =
+                linked_route || subnets.iter().any(|(net, _)| net.trunc().contains(&gateway));
+            let workload =
+                model.index.workload_by_ns.get(&ns).and_then(|&w| model.workloads.get(w));
+            let fields = GatewayFields {
+                workload: Named {
+                    name: workload.map(|w| w.name.clone()).unwrap_or_else(|| model.ns_name(ns)),
+                    kind: workload.map(|w| kind_name(w.kind)).unwrap_or_else(|| "netns".into()),
+                },
+                ns: model.ns_name(ns),
+                gateway: gateway.to_string(),
+                ifname: route.ifname.clone().unwrap_or_default(),
+                onlink: route.onlink,
+                on_segment,
+                subnets: subnets.iter().map(|(n, _)| n.trunc().to_string()).collect(),
+            };
+            let mut anchors = vec![Anchor { name: "route", span: route.span }];
+            anchors.extend(subnets.iter().map(|(_, span)| Anchor { name: "addrs", span: *span }));
+            let family = if ipv4 { "" } else { "6" };
+            facts.push(Fact::new(format!("{}/default{family}", fields.ns), &fields, anchors));
+        }
     }
     facts
 }

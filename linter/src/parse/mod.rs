@@ -101,8 +101,68 @@ fn last_line_open(file: FileId, format: Format, text: &str) -> Option<Problem> {
     })
 }
 
-/// Parses one file of a known format.
+/// Parses one file of a known format. Stray lines before a JSON or XML document (a shell's
+/// warning pasted along) are reported, and the document after them is still read.
 pub fn parse_file(file: FileId, format: Format, text: &str) -> Parsed<Option<Content>> {
+    let Some((stray, blanked)) = strip_stray_lines(format, text) else {
+        return parse_document(file, format, text);
+    };
+    let mut parsed = parse_document(file, format, &blanked);
+    let span = Span::new(file, 0, stray);
+    let found = text.get(..stray).unwrap_or("").trim();
+    parsed.problems.insert(
+        0,
+        Problem::error(
+            CODE_STRAY,
+            span,
+            format!("stray text before the output: `{}`", crate::source::printable(found)),
+        )
+        .with_help(format!(
+            "expected the output of `{}` alone; the rest is read",
+            format.describe()
+        )),
+    );
+    parsed
+}
+
+const CODE_STRAY: &str = "netlint::parse::stray";
+
+/// For a JSON or XML format whose text does not start with its document: the length of the
+/// lines before the document (at most 5 lines), and the text with those bytes made spaces, so
+/// that every span stays true.
+fn strip_stray_lines(format: Format, text: &str) -> Option<(usize, String)> {
+    let opens: &[u8] = match format {
+        Format::IpLinkJson
+        | Format::IpAddrJson
+        | Format::IpRouteJson
+        | Format::DockerContainers
+        | Format::DockerNetworks => b"[{",
+        Format::LibvirtDomain | Format::LibvirtNetwork => b"<",
+        _ => return None,
+    };
+    let starts = |t: &str| t.trim_start().as_bytes().first().is_some_and(|b| opens.contains(b));
+    if starts(text) {
+        return None;
+    }
+    let mut offset = 0;
+    for line in text.split_inclusive('\n').take(5) {
+        if starts(line) {
+            // Spaces byte for byte: the document after them starts at a line start, so the
+            // bytes stay UTF-8 and every offset stays where it was.
+            let bytes: Vec<u8> = text
+                .bytes()
+                .enumerate()
+                .map(|(i, b)| if i < offset && b != b'\n' { b' ' } else { b })
+                .collect();
+            let blanked = String::from_utf8_lossy(&bytes).into_owned();
+            return Some((offset, blanked));
+        }
+        offset += line.len();
+    }
+    None
+}
+
+fn parse_document(file: FileId, format: Format, text: &str) -> Parsed<Option<Content>> {
     fn wrap<T>(parsed: Parsed<T>, f: impl FnOnce(T) -> Content) -> Parsed<Option<Content>> {
         Parsed { value: Some(f(parsed.value)), problems: parsed.problems }
     }
