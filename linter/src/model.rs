@@ -561,13 +561,6 @@ impl Model {
 
     /// The main-table default route of a namespace, IPv4 first.
     pub fn default_route(&self, ns: NsIdx) -> Option<&Route> {
-        let routes = self.index.routes_by_ns.get(&ns)?;
-        let mut defaults: Vec<&Route> = routes
-            .iter()
-            .filter_map(|&i| self.routes.get(i))
-            .filter(|r| r.is_main_default())
-            .collect();
-        defaults.sort_by_key(|r| r.dst.addr().is_ipv6());
-        defaults.first().copied()
+        self.default_route_of(ns, true).or_else(|| self.default_route_of(ns, false))
     }
 }

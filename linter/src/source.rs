@@ -247,9 +247,13 @@ pub fn mask_env_values(text: &str) -> Cow<'_, str> {
             _ => continue,
         };
         if whole && bytes.get(i) != Some(&b'{') {
-            // A lone string: masked to its closing quote.
-            while let Some(&b) = bytes.get(i).filter(|b| !matches!(b, b'"' | b'\n')) {
-                let _ = b;
+            // A lone string: masked to its closing quote (an escaped `\"` does not close it).
+            let mut escaped = false;
+            while let Some(&b) = bytes.get(i) {
+                if b == b'\n' || (b == b'"' && !escaped) {
+                    break;
+                }
+                escaped = b == b'\\' && !escaped;
                 mask(i);
                 i += 1;
             }
@@ -475,6 +479,8 @@ mod tests {
         assert_eq!(mask_env_values(compact), "[{\"Env\":[\"K=*******\"],\"Cmd\":[\"x=1\"]}]");
         let cut = "\"Env\": [\"A=hunter";
         assert_eq!(mask_env_values(cut), "\"Env\": [\"A=******");
+        let escaped = "{\"Env\": \"A=x\\\"hunter2\"}";
+        assert_eq!(mask_env_values(escaped), "{\"Env\": \"************\"}");
         let string = "{\"Env\": \"A=hunter2\", \"B\": \"x\"}";
         assert_eq!(mask_env_values(string), "{\"Env\": \"*********\", \"B\": \"x\"}");
         let broken_key = "\"Env: [\"A=hunter2\"]";
